@@ -1,0 +1,32 @@
+-- +goose Up
+-- records holds every entity (see package store). key_fold is the key lowercased by the store (Go's
+-- strings.ToLower), so uniqueness and order ignore case the same way in every backend; COLLATE "C" orders it by
+-- UTF-8 bytes, as the contract says, whatever the database's default collation. Times are Unix microseconds,
+-- the precision both backends keep. Plain portable SQL: it also runs on PostgreSQL-compatible distributed engines.
+CREATE TABLE records (
+    kind     TEXT   NOT NULL,
+    account  TEXT   NOT NULL,
+    key_fold TEXT   COLLATE "C" NOT NULL,
+    key      TEXT   NOT NULL,
+    id       TEXT,
+    data     BYTEA  NOT NULL,
+    version  BIGINT NOT NULL,
+    created  BIGINT NOT NULL,
+    updated  BIGINT NOT NULL,
+    PRIMARY KEY (kind, account, key_fold)
+);
+
+-- Ids (IAM unique ids, access key ids) are unique within a kind across accounts; records without one store NULL.
+CREATE UNIQUE INDEX records_kind_id ON records (kind, id) WHERE id IS NOT NULL;
+
+-- change_seq is the store-wide change sequence: one row, locked by every write transaction (which serializes
+-- writers across all Persona nodes) and bumped by every transaction that wrote.
+CREATE TABLE change_seq (
+    id INT    PRIMARY KEY CHECK (id = 1),
+    n  BIGINT NOT NULL
+);
+INSERT INTO change_seq (id, n) VALUES (1, 0);
+
+-- +goose Down
+DROP TABLE change_seq;
+DROP TABLE records;
