@@ -10,17 +10,9 @@ import (
 	"github.com/persona-iam/persona/internal/store"
 )
 
-// load reads the record of kind, account and key into v. It returns the record (for Update) and store.ErrNotFound
-// unchanged, so callers turn it into the operation's NoSuchEntity message.
+// load reads the record into v; see store.GetJSON.
 func load(ctx context.Context, r store.Reader, kind store.Kind, account, key string, v any) (store.Record, error) {
-	rec, err := r.Get(ctx, kind, account, key)
-	if err != nil {
-		return rec, err
-	}
-	if err := json.Unmarshal(rec.Data, v); err != nil {
-		return rec, fmt.Errorf("iam: corrupt %s record %q: %w", kind, key, err)
-	}
-	return rec, nil
+	return store.GetJSON(ctx, r, kind, account, key, v)
 }
 
 // create stores v as a new record.
@@ -40,30 +32,6 @@ func update(ctx context.Context, tx store.Tx, rec store.Record, v any) error {
 	}
 	rec.Data = data
 	return tx.Update(ctx, rec)
-}
-
-// listAll returns every record of kind and account under prefix, decoded. IAM's quotas bound these lists (5,000
-// users, 1,000 roles by default, 10 attachments per principal), so reading them whole is fine.
-func listAll[T any](ctx context.Context, r store.Reader, kind store.Kind, account, prefix string) ([]T, error) {
-	var out []T
-	marker := ""
-	for {
-		page, err := r.List(ctx, kind, account, prefix, marker, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range page.Records {
-			var v T
-			if err := json.Unmarshal(rec.Data, &v); err != nil {
-				return nil, fmt.Errorf("iam: corrupt %s record %q: %w", kind, rec.Key, err)
-			}
-			out = append(out, v)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		marker = page.Next
-	}
 }
 
 // pageOf lists up to maxItems records of kind after marker whose decoded value passes keep, as IAM's
@@ -100,3 +68,5 @@ func pageOf[T any](ctx context.Context, r store.Reader, kind store.Kind, account
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 func isExists(err error) bool   { return errors.Is(err, store.ErrAlreadyExists) }
+
+func marshal(v any) ([]byte, error) { return json.Marshal(v) }

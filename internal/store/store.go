@@ -86,6 +86,9 @@ type Tx interface {
 	Delete(ctx context.Context, kind Kind, account, key string) error
 	// Now is the transaction's clock, the time written into Created and Updated.
 	Now() time.Time
+	// AppendAudit stores audit records as part of this transaction: they commit with its writes or not at all
+	// (see AuditLog for why). Appending alone does not make the transaction one that wrote records.
+	AppendAudit(ctx context.Context, recs ...AuditRecord) error
 }
 
 // Store is a transactional record store. Every method is safe for concurrent use by many goroutines and, for
@@ -102,4 +105,101 @@ type Store interface {
 	ChangeSeq(ctx context.Context) (int64, error)
 	// Close releases the store's resources.
 	Close() error
+}
+
+// ErrInvalidMarker means a LookupAudit marker is not one the store returned.
+var ErrInvalidMarker = errors.New("store: invalid marker")
+
+// AuditAttribute names what a LookupAudit query matches on. The names are CloudTrail's LookupEvents
+// LookupAttributeKey values (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupAttribute.html),
+// plus PrincipalArn for Persona's own use (policy generation, last-used data).
+type AuditAttribute string
+
+// The attributes LookupAudit can match on.
+const (
+	AuditEventID      AuditAttribute = "EventId"
+	AuditEventName    AuditAttribute = "EventName"
+	AuditEventSource  AuditAttribute = "EventSource"
+	AuditUsername     AuditAttribute = "Username"
+	AuditAccessKeyID  AuditAttribute = "AccessKeyId"
+	AuditReadOnly     AuditAttribute = "ReadOnly"
+	AuditResourceName AuditAttribute = "ResourceName"
+	AuditResourceType AuditAttribute = "ResourceType"
+	AuditPrincipalARN AuditAttribute = "PrincipalArn"
+)
+
+// AuditResource is a resource an audited request named, as LookupEvents reports it (ResourceType such as
+// "AWS::IAM::Role", ResourceName a name or an ARN).
+type AuditResource struct {
+	Type string
+	Name string
+}
+
+// AuditRecord is one audit event: the full CloudTrail record in Data, and the fields LookupAudit matches on.
+//
+// Every text field may hold any string, attacker-chosen ones included (a resource name from a request): a backend
+// MUST accept it, storing it with invalid UTF-8 replaced by U+FFFD and NUL removed, and MUST NOT fail the batch.
+// One hostile request must not be able to make other requests' records fail.
+type AuditRecord struct {
+	// EventID identifies the event (CloudTrail's eventID, a UUID). It MUST NOT be empty. Appending a record whose
+	// (Account, EventID) is already stored does nothing, so a batch may safely be appended again after an
+	// ambiguous failure.
+	EventID string
+	// Account is the account whose trail holds the record (CloudTrail's recipientAccountId). It MUST NOT be empty.
+	Account string
+	// Time is when the event happened; stored with microsecond precision, returned in UTC.
+	Time time.Time
+	// EventName is the operation ("CreateRole"), EventSource the service ("iam.amazonaws.com").
+	EventName, EventSource string
+	// Username is LookupEvents' Username: the user, role session or "root" that called.
+	Username string
+	// AccessKeyID is the access key that signed the request, "" when none did.
+	AccessKeyID string
+	// PrincipalARN is the caller's ARN, "" for an unauthenticated request.
+	PrincipalARN string
+	// ReadOnly reports whether the operation only reads.
+	ReadOnly bool
+	// Resources are the resources the request named. Duplicates are stored once.
+	Resources []AuditResource
+	// ErrorCode is the AWS error code the request failed with, "" on success.
+	ErrorCode string
+	// Data is the CloudTrail record (JSON). The store does not interpret it.
+	Data []byte
+}
+
+// AuditQuery selects audit records of one account.
+type AuditQuery struct {
+	// Account is the account whose trail is read. Records of other accounts MUST NOT be returned.
+	Account string
+	// Start and End bound the events' Time, both inclusive; a zero time leaves that end open.
+	Start, End time.Time
+	// Attribute and Value, when Attribute is not "", keep only records whose attribute equals Value exactly
+	// (ReadOnly matches "true" or "false"; ResourceName and ResourceType match any of the record's resources).
+	Attribute AuditAttribute
+	Value     string
+	// Marker is "" for the first page, else the Next of the previous page of the same query.
+	Marker string
+	// Max is the page size; it MUST be >= 1.
+	Max int
+}
+
+// AuditLog is the append-only audit trail beside the records. Every method is safe for concurrent use.
+//
+// Two ways to append, for two guarantees:
+//   - Tx.AppendAudit writes records in the same transaction as a mutation, so a mutation that committed (and was
+//     acknowledged) always has its record, even after kill -9, and a rolled-back one has none. Mutations use it.
+//   - AuditLog.AppendAudit writes a batch in a transaction of its own. The audit package's group-commit writer
+//     uses it for reads and denied or failed requests, where nothing else is committed.
+type AuditLog interface {
+	// AppendAudit stores recs in one transaction, durable (surviving kill -9) when it returns nil. It does not
+	// advance the change sequence: it changes no record, so no cache goes stale.
+	AppendAudit(ctx context.Context, recs []AuditRecord) error
+	// LookupAudit returns up to q.Max records matching q, newest first (by Time; records with equal Times in
+	// reverse order of appending), and the marker of the next page, "" when this page is the last. Markers are
+	// keyset positions: records appended between pages MUST NOT make a listing repeat or skip a record that
+	// existed throughout. A marker the store did not return yields ErrInvalidMarker.
+	LookupAudit(ctx context.Context, q AuditQuery) (recs []AuditRecord, next string, err error)
+	// PruneAudit deletes the records of every account whose Time is before before, and returns how many it
+	// deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
 }
