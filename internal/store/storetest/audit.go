@@ -183,7 +183,11 @@ var auditTests = []test{
 		want := []string{"e5", "e7", "e0", "e4", "e3", "e2", "e1", "e6"}
 		for _, attr := range []store.AuditAttribute{"", store.AuditUsername} {
 			for _, max := range []int{1, 2, 3, 8, 50} {
-				t.Run(fmt.Sprintf("%s/max%d", attr, max), func(t *testing.T) {
+				label := "All"
+				if attr != "" {
+					label = string(attr)
+				}
+				t.Run(fmt.Sprintf("%s/max%d", label, max), func(t *testing.T) {
 					q := store.AuditQuery{Account: acct, Attribute: attr, Max: max}
 					if attr != "" {
 						q.Value = "alice"

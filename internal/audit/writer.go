@@ -1,0 +1,222 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/persona-iam/persona/internal/store"
+)
+
+// ErrClosed is returned by a Writer after Close.
+var ErrClosed = errors.New("audit: writer closed")
+
+// WriterOptions configures a Writer. The zero value is usable.
+type WriterOptions struct {
+	// MaxBatch is the most records one AppendAudit writes; 256 when 0.
+	MaxBatch int
+	// MaxDelay is how long a batch that is not full may wait for more records. When 0 a batch is written as
+	// soon as no record is waiting: records that arrive while a batch is being committed form the next batch,
+	// which is what group commit needs and adds no latency to a lone caller.
+	MaxDelay time.Duration
+	// QueueSize bounds the records waiting to be written; 4096 when 0. When it is full, Record and RecordAsync
+	// wait for room (back-pressure) rather than drop records or grow without bound.
+	QueueSize int
+	// Attempts is how many times a failed batch is written before its callers get the error; 3 when 0.
+	// Retrying is safe because appending a record twice stores it once (same account and event id).
+	Attempts int
+	// OnAsyncError is told about records of RecordAsync that could not be written; nil ignores them. It runs on
+	// the writer's goroutine and must not block.
+	OnAsyncError func(err error, lost []store.AuditRecord)
+}
+
+// Writer writes audit records with group commit: concurrent callers' records go to the store in one
+// AppendAudit (one transaction, one fsync), so recording does not cost a sync per request. One goroutine
+// writes; batches are written one after another, in arrival order.
+type Writer struct {
+	log  store.AuditLog
+	opts WriterOptions
+
+	queue chan item
+	done  chan struct{} // closed when the writing goroutine has returned
+
+	mu     sync.RWMutex // held for reading while sending to queue, for writing to close it
+	closed bool
+}
+
+type item struct {
+	rec store.AuditRecord
+	ack chan error // nil for RecordAsync
+}
+
+// NewWriter starts a Writer appending to log. Close it to write what is queued and stop.
+func NewWriter(log store.AuditLog, opts WriterOptions) *Writer {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 4096
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = 3
+	}
+	w := &Writer{log: log, opts: opts, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+var ackPool = sync.Pool{New: func() any { return make(chan error, 1) }}
+
+// Record queues rec and returns once it is durable in the store, or with the error that kept it from being
+// written. If ctx ends first Record returns ctx's error, and rec may or may not be written.
+func (w *Writer) Record(ctx context.Context, rec store.AuditRecord) error {
+	ack := ackPool.Get().(chan error)
+	if err := w.enqueue(ctx, item{rec: rec, ack: ack}); err != nil {
+		ackPool.Put(ack)
+		return err
+	}
+	select {
+	case err := <-ack:
+		ackPool.Put(ack) // drained: safe to reuse
+		return err
+	case <-ctx.Done():
+		// The writer will still send on ack (buffered), so it is not reused.
+		return ctx.Err()
+	}
+}
+
+// RecordAsync queues rec and returns without waiting for it to be written. It waits only while the queue is
+// full (back-pressure), and fails only if ctx ends first or the writer is closed. Use it for reads, whose
+// response need not wait for their record; failures go to WriterOptions.OnAsyncError.
+func (w *Writer) RecordAsync(ctx context.Context, rec store.AuditRecord) error {
+	return w.enqueue(ctx, item{rec: rec})
+}
+
+func (w *Writer) enqueue(ctx context.Context, it item) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	select {
+	case w.queue <- it:
+		return nil
+	default:
+	}
+	select {
+	case w.queue <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting records, writes every record already queued, and returns when they are written or ctx
+// ends (the writing then goes on in the background).
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	batch := make([]item, 0, w.opts.MaxBatch)
+	recs := make([]store.AuditRecord, 0, w.opts.MaxBatch)
+	var timer *time.Timer
+	for {
+		it, ok := <-w.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], it)
+		open := w.fill(&batch, &timer)
+		recs = recs[:0]
+		for _, it := range batch {
+			recs = append(recs, it.rec)
+		}
+		w.flush(batch, recs)
+		clear(recs) // drop references to records' data until the next batch
+		if !open {
+			// The queue was closed while filling; anything left was taken by fill.
+			return
+		}
+	}
+}
+
+// fill adds waiting records to batch until it is full, the queue is idle (MaxDelay 0), or MaxDelay has passed.
+// It reports whether the queue is still open.
+func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
+	var deadline <-chan time.Time
+	for len(*batch) < w.opts.MaxBatch {
+		select {
+		case it, ok := <-w.queue:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, it)
+			continue
+		default:
+		}
+		if w.opts.MaxDelay <= 0 {
+			return true
+		}
+		if deadline == nil {
+			if *timer == nil {
+				*timer = time.NewTimer(w.opts.MaxDelay)
+			} else {
+				(*timer).Reset(w.opts.MaxDelay)
+			}
+			deadline = (*timer).C
+		}
+		select {
+		case it, ok := <-w.queue:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, it)
+		case <-deadline:
+			return true
+		}
+	}
+	if deadline != nil {
+		(*timer).Stop()
+	}
+	return true
+}
+
+// flush writes one batch and tells its callers.
+func (w *Writer) flush(batch []item, recs []store.AuditRecord) {
+	var err error
+	for attempt := 1; attempt <= w.opts.Attempts; attempt++ {
+		// Not a caller's context: the batch belongs to many callers, and a record must be written even if the
+		// request that made it has gone.
+		if err = w.log.AppendAudit(context.Background(), recs); err == nil {
+			break
+		}
+		if attempt < w.opts.Attempts {
+			time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
+		}
+	}
+	var lost []store.AuditRecord
+	for _, it := range batch {
+		if it.ack != nil {
+			it.ack <- err
+		} else if err != nil {
+			lost = append(lost, it.rec)
+		}
+	}
+	if len(lost) > 0 && w.opts.OnAsyncError != nil {
+		w.opts.OnAsyncError(err, lost)
+	}
+}
