@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/persona-iam/persona/policy"
+)
+
+// TestValidateSeedMistakes pins the two broken examples from the learners' notes: a trust policy missing a comma
+// and an S3 ARN with one colon too many each get a precise finding with its place.
+func TestValidateSeedMistakes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name      string
+		kind      policy.PolicyKind
+		body      string
+		wantErr   bool
+		wantParts []string
+	}{
+		{
+			name:      "missing comma in trust policy",
+			kind:      policy.KindTrust,
+			body:      "{ \"Version\": \"2012-10-17\", \"Statement\": [ { \"Effect\": \"Allow\"\n    \"Principal\": { \"Service\": \"ec2.amazonaws.com\" }, \"Action\": \"sts:AssumeRole\" } ] }",
+			wantErr:   true,
+			wantParts: []string{"line 2", "column 5"},
+		},
+		{
+			name:      "s3 ARN with an extra colon",
+			kind:      policy.KindIdentity,
+			body:      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3::::my-bucket/*"}]}`,
+			wantParts: []string{"arn:aws:s3:::my-bucket/*", "1:"},
+		},
+		{
+			name:      "a good trust policy",
+			kind:      policy.KindTrust,
+			body:      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
+			wantParts: []string{"no findings"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := validateFiles(&out, []string{write(strings.ReplaceAll(tt.name, " ", "-")+".json", tt.body)}, tt.kind)
+			if tt.wantErr != errors.Is(err, errFindings) {
+				t.Errorf("err = %v, want errors: %v\n%s", err, tt.wantErr, out.String())
+			}
+			for _, part := range tt.wantParts {
+				if !strings.Contains(out.String(), part) {
+					t.Errorf("output lacks %q:\n%s", part, out.String())
+				}
+			}
+		})
+	}
+}

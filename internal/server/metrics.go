@@ -1,0 +1,45 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// outcome is what the metrics and logs record of one request.
+type outcome struct {
+	service, action, principal, code string
+	status                           int
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "persona_requests_total",
+			Help: "API requests by service, action and HTTP status.",
+		}, []string{"service", "action", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "persona_request_duration_seconds",
+			Help:    "API request latency by service.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"service"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (m *metrics) observe(o *outcome, d time.Duration) {
+	// Unknown actions are folded into one label value so a caller cannot grow the label set without bound.
+	action := o.action
+	if o.code == "InvalidAction" || o.code == "MissingAction" || len(action) > 64 {
+		action = "invalid"
+	}
+	m.requests.WithLabelValues(o.service, action, strconv.Itoa(o.status)).Inc()
+	m.duration.WithLabelValues(o.service).Observe(d.Seconds())
+}
