@@ -100,7 +100,9 @@ func TestVerifyGood(t *testing.T) {
 	}
 }
 
-var cmpIgnoreAttrs = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Attributes" || p.Last().String() == ".SessionNotOnOrAfter" }, cmp.Ignore())
+var cmpIgnoreAttrs = cmp.FilterPath(func(p cmp.Path) bool {
+	return p.Last().String() == ".Attributes" || p.Last().String() == ".SessionNotOnOrAfter"
+}, cmp.Ignore())
 
 func TestVerifyRejects(t *testing.T) {
 	idp, md := newIdP(t)
