@@ -14,7 +14,9 @@ const (
 // OIDCProvider is an IAM OpenID Connect identity provider.
 type OIDCProvider struct {
 	// URL is the issuer URL without "https://", as GetOpenIDConnectProvider returns it.
-	URL         string    `json:"url"`
+	URL string `json:"url"`
+	// Insecure reports whether the provider was registered with an http:// loopback URL (tests only).
+	Insecure    bool      `json:"insecure,omitempty"`
 	ClientIDs   []string  `json:"clientIds,omitempty"`
 	Thumbprints []string  `json:"thumbprints,omitempty"`
 	Created     time.Time `json:"created"`
