@@ -33,6 +33,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing comma in array", `{"Statement": [{"Effect":"Allow","Action":"s3:*","Resource":"*"} {}]}`,
 			`line 1, column 65: expected ',' or ']' after array element 0, found '{' at line 1, column 66`},
 		{"single quotes", `{'Version': 1}`, `line 1, column 2: expected a member name in double quotes, found '\''`},
+		{"non-breaking space from a web page", "{\n\u00a0 \"Version\": \"2012-10-17\"}", `line 2, column 1: expected a member name in double quotes, found '\u00a0' (a non-breaking space, often copied from a web page; JSON allows only plain spaces, tabs and newlines)`},
+		{"typographic quotes", "{\u201cVersion\u201d: 1}", `line 1, column 2: expected a member name in double quotes, found '“' (a typographic quote; JSON needs plain double quotes ")`},
 		{"unterminated string", "{\"Version\": \"2012-10-17\n}", `line 1, column 13: unterminated string (missing closing '"' before the end of the line)`},
 		{"bad escape", `{"Id": "a\qb"}`, `line 1, column 10: invalid escape "\\q" in string`},
 		{"bare word", `{"Id": yes}`, `line 1, column 8: expected a value, found 'y'`},
