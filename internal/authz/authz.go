@@ -60,6 +60,11 @@ type identitySet struct {
 	identity []*policy.Policy
 	boundary *policy.Policy
 	tags     map[string]string
+	// id is the unique id of the user or role the policies are of; temporary credentials only get them when
+	// their session names the same id (a deleted and re-created entity is another entity).
+	id string
+	// missing reports that the entity no longer exists: nothing is allowed.
+	missing bool
 }
 
 // maxCompiled bounds the compiled-policy cache; past it the cache starts again (policies are re-compiled on demand).
@@ -154,8 +159,13 @@ func (a *Authorizer) Authorize(ctx context.Context, action, resource string, ext
 	if err != nil {
 		return fmt.Errorf("authz: gathering policies of %s: %w", p.ARN, err)
 	}
+	if set.missing || !sameEntity(p, set.id) {
+		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoIdentityAllow}
+	}
 	pset := &policy.Set{Identity: set.identity, Boundary: set.boundary}
-	if p.Session != nil && (len(p.Session.Policies) > 0 || len(p.Session.PolicyARNs) > 0) {
+	// A federated user's session policy is what grants it anything: without one, it has no permissions.
+	// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+	if p.Session != nil && (len(p.Session.Policies) > 0 || len(p.Session.PolicyARNs) > 0 || p.Type == FederatedUser) {
 		pset.Session = []*policy.Policy{}
 		for i, doc := range p.Session.Policies {
 			sp, err := a.Compile(doc, policy.KindSession, "session-policy-"+strconv.Itoa(i))
@@ -218,7 +228,7 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		"aws:PrincipalArn":          {principalARNForContext(p)},
 		"aws:PrincipalAccount":      {p.Account},
 		"aws:userid":                {p.UserID},
-		"aws:PrincipalType":         {string(p.Type)},
+		"aws:PrincipalType":         {principalTypeValue(p.Type)},
 		"aws:CurrentTime":           {now.Format(time.RFC3339)},
 		"aws:EpochTime":             {strconv.FormatInt(now.Unix(), 10)},
 		"aws:SecureTransport":       {strconv.FormatBool(r.SecureTransport)},
@@ -262,6 +272,33 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 	return m
 }
 
+// principalTypeValue is aws:PrincipalType: Account for root, User for IAM users.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principaltype
+func principalTypeValue(t PrincipalType) string {
+	switch t {
+	case Root:
+		return "Account"
+	case IAMUser:
+		return "User"
+	}
+	return string(t)
+}
+
+// sameEntity reports whether temporary credentials were issued to the entity whose policies were gathered (id).
+// Long-term credentials are checked when the key is looked up.
+func sameEntity(p *Principal, id string) bool {
+	s := p.Session
+	switch {
+	case s == nil || id == "":
+		return true
+	case p.Type == AssumedRole:
+		return s.RoleID == id
+	case p.Type == IAMUser || p.Type == FederatedUser:
+		return s.SourceID == id
+	}
+	return true
+}
+
 // principalARNForContext is aws:PrincipalArn: for a role session, the role's ARN, not the session's.
 func principalARNForContext(p *Principal) string {
 	if p.Session != nil && p.Session.RoleARN != "" {
@@ -298,24 +335,38 @@ func (a *Authorizer) principalSet(ctx context.Context, p *Principal) (*identityS
 func (a *Authorizer) gather(ctx context.Context, p *Principal) (*identitySet, error) {
 	s := &identitySet{}
 	var kind, name string
-	switch p.Type {
-	case IAMUser:
+	switch {
+	case p.Type == FederatedUser && p.Name == "":
+		// A federated user of the root user: root may do anything, so its session policy alone limits it.
+		allowAll, err := a.Compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, policy.KindIdentity, "root")
+		if err != nil {
+			return nil, err
+		}
+		s.identity = []*policy.Policy{allowAll}
+		return s, nil
+	case p.Type == IAMUser || p.Type == FederatedUser:
 		kind, name = "user", p.Name
 		var u store.User
 		if err := getJSON(ctx, a.store, store.KindUser, p.Account, name, &u); err != nil {
+			if isNotFound(err) {
+				return &identitySet{missing: true}, nil
+			}
 			return nil, err
 		}
-		s.tags = tagMap(u.Tags)
+		s.tags, s.id = tagMap(u.Tags), u.ID
 		if err := a.setBoundary(ctx, s, p.Account, u.PermissionsBoundary); err != nil {
 			return nil, err
 		}
-	case AssumedRole:
+	case p.Type == AssumedRole:
 		kind, name = "role", p.Name
 		var r store.Role
 		if err := getJSON(ctx, a.store, store.KindRole, p.Account, name, &r); err != nil {
+			if isNotFound(err) {
+				return &identitySet{missing: true}, nil
+			}
 			return nil, err
 		}
-		s.tags = tagMap(r.Tags)
+		s.tags, s.id = tagMap(r.Tags), r.ID
 		if err := a.setBoundary(ctx, s, p.Account, r.PermissionsBoundary); err != nil {
 			return nil, err
 		}
