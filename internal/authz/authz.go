@@ -137,6 +137,19 @@ func (a *Authorizer) Compile(doc string, kind policy.PolicyKind, id string) (*po
 // without one). extra adds request-specific condition keys (aws:RequestTag/…, iam:PolicyARN, …). It returns nil
 // when allowed and a *DeniedError when not; it fails closed: no principal, or any error gathering policies, denies.
 func (a *Authorizer) Authorize(ctx context.Context, action, resource string, extra map[string][]string) error {
+	return a.authorize(ctx, action, resource, nil, extra)
+}
+
+// AuthorizeWithPolicy is Authorize with a resource-based policy of the resource (a role's trust policy, compiled
+// with Compile): the engine then applies AWS's same-account and cross-account rules, so that, for instance, a trust
+// policy naming a user of the role's own account suffices on its own, while one naming only an account delegates
+// to that account's identity policies.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+func (a *Authorizer) AuthorizeWithPolicy(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
+	return a.authorize(ctx, action, resource, resourcePolicy, extra)
+}
+
+func (a *Authorizer) authorize(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
 	p := PrincipalFrom(ctx)
 	if p == nil {
 		return &DeniedError{PrincipalARN: "anonymous", Action: action, Resource: resource, Reason: policy.ReasonNoIdentityAllow}
@@ -153,6 +166,21 @@ func (a *Authorizer) Authorize(ctx context.Context, action, resource string, ext
 		if resAccount == p.Account {
 			return nil
 		}
+		if resourcePolicy != nil {
+			// Across accounts, root's own side allows everything; the resource policy decides.
+			allowAll, err := a.Compile(allowAllPolicy, policy.KindIdentity, "root")
+			if err != nil {
+				return err
+			}
+			res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: resourcePolicy}, &policy.Request{
+				Principal: caller(p), Action: action, Resource: resource, ResourceAccount: resAccount,
+				Context: condition.NewMapContext(contextKeys(ctx, p, nil, extra)),
+			})
+			if res.Decision == policy.Allow {
+				return nil
+			}
+			return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: res.Reason, Matched: res.Matched}
+		}
 		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoResourceAllow}
 	}
 	set, err := a.principalSet(ctx, p)
@@ -162,7 +190,7 @@ func (a *Authorizer) Authorize(ctx context.Context, action, resource string, ext
 	if set.missing || !sameEntity(p, set.id) {
 		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoIdentityAllow}
 	}
-	pset := &policy.Set{Identity: set.identity, Boundary: set.boundary}
+	pset := &policy.Set{Identity: set.identity, Boundary: set.boundary, Resource: resourcePolicy}
 	// A federated user's session policy is what grants it anything: without one, it has no permissions.
 	// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
 	if p.Session != nil && (len(p.Session.Policies) > 0 || len(p.Session.PolicyARNs) > 0 || p.Type == FederatedUser) {
@@ -272,6 +300,9 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 	return m
 }
 
+// allowAllPolicy stands for the root user's own permissions, which no policy limits.
+const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
 // principalTypeValue is aws:PrincipalType: Account for root, User for IAM users.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principaltype
 func principalTypeValue(t PrincipalType) string {
@@ -338,7 +369,7 @@ func (a *Authorizer) gather(ctx context.Context, p *Principal) (*identitySet, er
 	switch {
 	case p.Type == FederatedUser && p.Name == "":
 		// A federated user of the root user: root may do anything, so its session policy alone limits it.
-		allowAll, err := a.Compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, policy.KindIdentity, "root")
+		allowAll, err := a.Compile(allowAllPolicy, policy.KindIdentity, "root")
 		if err != nil {
 			return nil, err
 		}
