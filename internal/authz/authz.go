@@ -183,6 +183,11 @@ func (a *Authorizer) authorize(ctx context.Context, action, resource string, res
 		}
 		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoResourceAllow}
 	}
+	if p.Type == FederatedUser && strings.HasPrefix(strings.ToLower(action), "iam:") {
+		// Federated users (GetFederationToken) cannot call IAM through the API at all.
+		// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource}
+	}
 	set, err := a.principalSet(ctx, p)
 	if err != nil {
 		return fmt.Errorf("authz: gathering policies of %s: %w", p.ARN, err)

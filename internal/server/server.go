@@ -102,7 +102,7 @@ func New(cfg Config) *Server {
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
 	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Authz: s.authz, Tokens: ring, Now: cfg.Now})
+	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
 	s.routes()
 	return s
 }

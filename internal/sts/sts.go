@@ -9,6 +9,7 @@ import (
 
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
+	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/token"
 )
@@ -21,6 +22,8 @@ type MFAVerifier func(ctx context.Context, account, user, serial, code string) e
 // Config holds the STS service's dependencies.
 type Config struct {
 	Store store.Store
+	// Box seals encoded authorization messages under the master key.
+	Box   *secrets.Box
 	Authz *authz.Authorizer
 	// Tokens is the session-token key ring credentials are minted with.
 	Tokens *token.Ring
@@ -36,6 +39,7 @@ type Config struct {
 type Service struct {
 	stsapi.Unimplemented
 	store     store.Store
+	box       *secrets.Box
 	authz     *authz.Authorizer
 	tokens    *token.Ring
 	mfa       MFAVerifier
@@ -45,7 +49,7 @@ type Service struct {
 
 // New returns the STS service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, authz: cfg.Authz, tokens: cfg.Tokens, mfa: cfg.MFA, now: cfg.Now, partition: cfg.Partition}
+	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, tokens: cfg.Tokens, mfa: cfg.MFA, now: cfg.Now, partition: cfg.Partition}
 	if s.now == nil {
 		s.now = time.Now
 	}
