@@ -198,6 +198,17 @@ type errKey struct{}
 // It checks, in order: shape and algorithm, signature with the issuer's current keys (fetching them when needed),
 // iss, aud, then exp, nbf and iat with Config.Skew.
 func (v *Verifier) Verify(ctx context.Context, issuerURL string, clientIDs []string, token string) (*Claims, error) {
+	return v.verify(ctx, issuerURL, clientIDs, false, token)
+}
+
+// VerifyAnyAudience is Verify without the audience check, for the well-known providers (Google, Cognito) that
+// AWS trusts without an IAM provider: their trust policies check the audience with conditions instead. The
+// matched audience is azp when present, else the first aud.
+func (v *Verifier) VerifyAnyAudience(ctx context.Context, issuerURL, token string) (*Claims, error) {
+	return v.verify(ctx, issuerURL, nil, true, token)
+}
+
+func (v *Verifier) verify(ctx context.Context, issuerURL string, clientIDs []string, anyAudience bool, token string) (*Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, invalid("The web identity token is longer than %d characters", MaxTokenBytes)
 	}
@@ -259,6 +270,12 @@ func (v *Verifier) Verify(ctx context.Context, issuerURL string, clientIDs []str
 	}
 	if c.MatchedAudience == "" && c.AuthorizedParty != "" && slices.Contains(clientIDs, c.AuthorizedParty) {
 		c.MatchedAudience = c.AuthorizedParty
+	}
+	if anyAudience {
+		c.MatchedAudience = c.Audience[0]
+		if c.AuthorizedParty != "" {
+			c.MatchedAudience = c.AuthorizedParty
+		}
 	}
 	if c.MatchedAudience == "" {
 		return nil, invalid(msgAudience)

@@ -1,16 +1,31 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
+	persiam "github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/saml/samltest"
+	"github.com/persona-iam/persona/internal/secrets"
 )
 
 const thumb1 = "990f4193972f2becf12ddeda5237f9c952f20d9e"
@@ -213,6 +228,322 @@ func TestSAMLProviders(t *testing.T) {
 			must[*iam.DeleteSAMLProviderOutput](t)(e.iam.DeleteSAMLProvider(ctx, &iam.DeleteSAMLProviderInput{SAMLProviderArn: aws.String(providerARN)}))
 			_, err = e.iam.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String(providerARN)})
 			apiError(t, err, "NoSuchEntity")
+		})
+	}
+}
+
+// fedClock is the server's clock in federation tests: real time plus an offset the test advances (past the OIDC
+// verifier's refetch interval), well within SigV4's allowed skew.
+type fedClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *fedClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *fedClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// newFedEnv is newEnv with the server's OIDC options and clock set by the test.
+func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Client) *env {
+	t.Helper()
+	st := open(t)
+	box, err := secrets.NewBox(bytes.Repeat([]byte{1}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := persiam.Bootstrap(context.Background(), st, box, persiam.BootstrapOptions{
+		AccountID: testAccount, RootAccessKeyID: testRootKey, RootSecret: testRootSecret,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond, Now: clk.now, OIDCHTTPClient: oidcClient})
+	ctx, cancel := context.WithCancel(context.Background())
+	go srv.Run(ctx)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { cancel(); hs.Close() })
+	e := &env{t: t, url: hs.URL, st: st, srv: srv, root: aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret}}
+	e.iam = e.iamAs(e.root)
+	e.sts = e.stsAs(e.root)
+	return e
+}
+
+// anonSTS is an STS client without credentials, as a workload holding only a token has.
+func (e *env) anonSTS() *sts.Client {
+	cfg := e.cfg(aws.Credentials{})
+	cfg.Credentials = aws.AnonymousCredentials{}
+	return sts.NewFromConfig(cfg)
+}
+
+func fedCreds(c *ststypes.Credentials) aws.Credentials {
+	return aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+}
+
+func signToken(t *testing.T, k *oidctest.Key, claims map[string]any) string {
+	t.Helper()
+	s, err := oidctest.Sign(k, claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func wantAPIError(t *testing.T, err error, code, msgPart string) {
+	t.Helper()
+	ae := apiError(t, err, code)
+	if !strings.Contains(ae.ErrorMessage(), msgPart) {
+		t.Fatalf("%s message = %q, want it to contain %q", code, ae.ErrorMessage(), msgPart)
+	}
+}
+
+// TestAssumeRoleWithWebIdentity exchanges tokens of a local OIDC issuer (its own RSA and EC keys, over TLS) for
+// role credentials, and checks every refusal AWS documents, on every backend.
+func TestAssumeRoleWithWebIdentity(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			issuer, err := oidctest.New(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer issuer.Close()
+			clk := &fedClock{}
+			e := newFedEnv(t, open, clk, issuer.Server.Client())
+			host := strings.TrimPrefix(issuer.URL, "https://")
+
+			prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+				Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+			providerARN := aws.ToString(prov.OpenIDConnectProviderArn)
+			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},
+				"Action":"sts:AssumeRoleWithWebIdentity",
+				"Condition":{"StringEquals":{%q:"sts.amazonaws.com"},"StringLike":{%q:"system:serviceaccount:default:*"}}}]}`,
+				providerARN, host+":aud", host+":sub")
+			roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName: aws.String("k8s-app"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+			must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("k8s-app"), PolicyName: aws.String("read"),
+				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}`)}))
+
+			anon := e.anonSTS()
+			assume := func(tok string) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+				return anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+					RoleArn: aws.String(roleARN), RoleSessionName: aws.String("pod-1"), WebIdentityToken: aws.String(tok)})
+			}
+			sub := "system:serviceaccount:default:app"
+			keys := issuer.Keys() // an RSA (RS256) key and an EC (ES256) key
+			for _, k := range keys {
+				out, err := assume(signToken(t, k, issuer.Claims(sub, "sts.amazonaws.com")))
+				if err != nil {
+					t.Fatalf("%s token: %v", k.Alg, err)
+				}
+				if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::"+testAccount+":assumed-role/k8s-app/pod-1"; got != want {
+					t.Errorf("AssumedRoleUser.Arn = %s, want %s", got, want)
+				}
+				if aws.ToString(out.SubjectFromWebIdentityToken) != sub || aws.ToString(out.Audience) != "sts.amazonaws.com" || aws.ToString(out.Provider) != providerARN {
+					t.Errorf("subject %q audience %q provider %q", aws.ToString(out.SubjectFromWebIdentityToken), aws.ToString(out.Audience), aws.ToString(out.Provider))
+				}
+				if !strings.HasPrefix(aws.ToString(out.Credentials.AccessKeyId), "ASIA") {
+					t.Errorf("AccessKeyId = %s", aws.ToString(out.Credentials.AccessKeyId))
+				}
+				// The credentials work, with the role's permissions and no more.
+				who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(fedCreds(out.Credentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+				if aws.ToString(who.Arn) != "arn:aws:sts::"+testAccount+":assumed-role/k8s-app/pod-1" || !strings.HasSuffix(aws.ToString(who.UserId), ":pod-1") {
+					t.Errorf("GetCallerIdentity = %s %s", aws.ToString(who.Arn), aws.ToString(who.UserId))
+				}
+				must[*iam.ListRolesOutput](t)(e.iamAs(fedCreds(out.Credentials)).ListRoles(ctx, &iam.ListRolesInput{}))
+				_, err = e.iamAs(fedCreds(out.Credentials)).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
+				apiError(t, err, "AccessDenied")
+			}
+
+			rsa := keys[0]
+			claims := func(f func(map[string]any)) map[string]any {
+				c := issuer.Claims(sub, "sts.amazonaws.com")
+				f(c)
+				return c
+			}
+			other, err := oidctest.New(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			stranger, _ := issuer.NewKey(jose.RS256)
+			cases := []struct {
+				name, token, code, msg string
+			}{
+				{"wrong audience", signToken(t, rsa, claims(func(c map[string]any) { c["aud"] = "another-client" })), "InvalidIdentityToken", "Incorrect token audience"},
+				{"wrong issuer", signToken(t, other.Keys()[0], other.Claims(sub, "sts.amazonaws.com")), "InvalidIdentityToken", "No OpenIDConnect provider found in your account for " + other.URL},
+				{"issuer claim forged", signToken(t, other.Keys()[0], claims(func(map[string]any) {})), "InvalidIdentityToken", "signature does not verify"},
+				{"expired", signToken(t, rsa, claims(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), "ExpiredTokenException", "Token expired"},
+				{"unknown key", signToken(t, stranger, claims(func(map[string]any) {})), "InvalidIdentityToken", "Couldn't retrieve verification key"},
+				{"subject the trust policy does not allow", signToken(t, rsa, claims(func(c map[string]any) { c["sub"] = "system:serviceaccount:kube-system:admin" })), "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
+				{"not a JWT", "not.a.jwt-at-all", "InvalidIdentityToken", "not a valid JWT"},
+			}
+			for _, tc := range cases {
+				_, err := assume(tc.token)
+				if err == nil {
+					t.Fatalf("%s: accepted", tc.name)
+				}
+				wantAPIError(t, err, tc.code, tc.msg)
+			}
+			// A role that does not exist is refused like a trust policy that does not allow.
+			_, err = anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/nope"),
+				RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(signToken(t, rsa, claims(func(map[string]any) {})))})
+			wantAPIError(t, err, "AccessDenied", "Not authorized")
+			_, err = anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+				DurationSeconds: aws.Int32(7200), WebIdentityToken: aws.String(signToken(t, rsa, claims(func(map[string]any) {})))})
+			wantAPIError(t, err, "ValidationError", "MaxSessionDuration")
+
+			// The issuer rotates its keys: a token signed with the new key is accepted (the key set is fetched
+			// again), and one signed with a retired key no longer is.
+			clk.advance(15 * time.Second)
+			newKey, err := issuer.Rotate(jose.ES256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			must[*sts.AssumeRoleWithWebIdentityOutput](t)(assume(signToken(t, newKey, claims(func(map[string]any) {}))))
+			_, err = assume(signToken(t, rsa, claims(func(map[string]any) {})))
+			wantAPIError(t, err, "InvalidIdentityToken", "Couldn't retrieve verification key")
+
+			// An issuer that cannot be reached is IDPCommunicationError.
+			down, err := oidctest.New(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			downKey := down.Keys()[0]
+			downToken := signToken(t, downKey, down.Claims(sub, "sts.amazonaws.com"))
+			must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+				Url: aws.String(down.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+			down.Close()
+			_, err = assume(downToken)
+			apiError(t, err, "IDPCommunicationError")
+		})
+	}
+}
+
+// TestWebIdentityTokenFileProvider uses aws-sdk-go-v2's own web identity provider, reading the token from a file
+// as EKS and CI runners do, then calls STS with the credentials it got.
+func TestWebIdentityTokenFileProvider(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{%q:"repo:example/app:ref:refs/heads/main"}}}]}`, aws.ToString(prov.OpenIDConnectProviderArn), strings.TrimPrefix(issuer.URL, "https://")+":sub")
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("deploy"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	tok := signToken(t, issuer.Keys()[1], issuer.Claims("repo:example/app:ref:refs/heads/main", "sts.amazonaws.com"))
+	if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	webProvider := stscreds.NewWebIdentityRoleProvider(e.anonSTS(), roleARN, stscreds.IdentityTokenFile(tokenFile),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = "gha-run-42" })
+	cfg := e.cfg(aws.Credentials{})
+	cfg.Credentials = aws.NewCredentialsCache(webProvider)
+	who := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if got, want := aws.ToString(who.Arn), "arn:aws:sts::"+testAccount+":assumed-role/deploy/gha-run-42"; got != want {
+		t.Errorf("GetCallerIdentity Arn = %s, want %s", got, want)
+	}
+	if aws.ToString(who.Account) != testAccount {
+		t.Errorf("Account = %s", aws.ToString(who.Account))
+	}
+
+	// A token for another subject, written to the same file, is refused by the trust policy.
+	tok = signToken(t, issuer.Keys()[1], issuer.Claims("repo:example/app:pull_request", "sts.amazonaws.com"))
+	if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = stscreds.NewWebIdentityRoleProvider(e.anonSTS(), roleARN, stscreds.IdentityTokenFile(tokenFile)).Retrieve(ctx)
+	apiError(t, err, "AccessDenied")
+}
+
+// TestAssumeRoleWithSAML exchanges SAML responses signed by a key the test generates for role credentials.
+func TestAssumeRoleWithSAML(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newFedEnv(t, open, &fedClock{}, nil)
+			idp, err := samltest.New("https://idp.example.com/metadata")
+			if err != nil {
+				t.Fatal(err)
+			}
+			providerARN := aws.ToString(must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{
+				Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())})).SAMLProviderArn)
+			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML",
+				"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml","saml:iss":"https://idp.example.com/metadata"},
+				"StringLike":{"saml:sub":"*@example.com"}}}]}`, providerARN)
+			roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName: aws.String("Engineers"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+			pair := roleARN + "," + providerARN
+
+			anon := e.anonSTS()
+			assume := func(r samltest.Response) (*sts.AssumeRoleWithSAMLOutput, error) {
+				if r.Roles == nil {
+					r.Roles = []string{pair}
+				}
+				if r.SessionName == "" {
+					r.SessionName = "alice@example.com"
+				}
+				resp, err := idp.Issue(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return anon.AssumeRoleWithSAML(ctx, &sts.AssumeRoleWithSAMLInput{RoleArn: aws.String(roleARN), PrincipalArn: aws.String(providerARN), SAMLAssertion: aws.String(resp)})
+			}
+			out := must[*sts.AssumeRoleWithSAMLOutput](t)(assume(samltest.Response{Subject: "alice@example.com", Duration: 1800}))
+			if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::"+testAccount+":assumed-role/Engineers/alice@example.com"; got != want {
+				t.Errorf("AssumedRoleUser.Arn = %s, want %s", got, want)
+			}
+			if aws.ToString(out.Subject) != "alice@example.com" || aws.ToString(out.SubjectType) != "persistent" || aws.ToString(out.Issuer) != idp.EntityID ||
+				aws.ToString(out.Audience) != "https://signin.aws.amazon.com/saml" || aws.ToString(out.NameQualifier) == "" {
+				t.Errorf("Subject %q SubjectType %q Issuer %q Audience %q NameQualifier %q", aws.ToString(out.Subject), aws.ToString(out.SubjectType),
+					aws.ToString(out.Issuer), aws.ToString(out.Audience), aws.ToString(out.NameQualifier))
+			}
+			if d := time.Until(aws.ToTime(out.Credentials.Expiration)); d > 31*time.Minute || d < 28*time.Minute {
+				t.Errorf("credentials last %v, want the SessionDuration attribute's 30 minutes", d)
+			}
+			who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(fedCreds(out.Credentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+			if aws.ToString(who.Arn) != aws.ToString(out.AssumedRoleUser.Arn) {
+				t.Errorf("GetCallerIdentity Arn = %s", aws.ToString(who.Arn))
+			}
+
+			other, _ := samltest.New("https://idp.example.com/metadata")
+			cases := []struct {
+				name string
+				r    samltest.Response
+				code string
+				msg  string
+			}{
+				{"signed by another key", samltest.Response{SignWith: other}, "InvalidIdentityToken", "signature"},
+				{"unsigned", samltest.Response{Unsigned: true}, "InvalidIdentityToken", "unsigned"},
+				{"expired", samltest.Response{IssueInstant: time.Now().Add(-time.Hour), NotOnOrAfter: time.Now().Add(-30 * time.Minute)}, "ExpiredTokenException", "expired"},
+				{"wrong audience", samltest.Response{Audience: "urn:other:sp"}, "InvalidIdentityToken", "audience"},
+				{"role not offered", samltest.Response{Roles: []string{"arn:aws:iam::" + testAccount + ":role/Admins," + providerARN}}, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML"},
+				{"subject the trust policy does not allow", samltest.Response{Subject: "mallory@evil.example"}, "AccessDenied", "Not authorized"},
+			}
+			for _, tc := range cases {
+				_, err := assume(tc.r)
+				if err == nil {
+					t.Fatalf("%s: accepted", tc.name)
+				}
+				wantAPIError(t, err, tc.code, tc.msg)
+			}
+			resp, _ := idp.Issue(samltest.Response{Roles: []string{pair}, SessionName: "alice"})
+			_, err = anon.AssumeRoleWithSAML(ctx, &sts.AssumeRoleWithSAMLInput{RoleArn: aws.String(roleARN),
+				PrincipalArn: aws.String("arn:aws:iam::" + testAccount + ":saml-provider/Nope"), SAMLAssertion: aws.String(resp)})
+			apiError(t, err, "InvalidIdentityToken")
 		})
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/oidc"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/sts"
@@ -51,6 +52,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// OIDCHTTPClient fetches identity providers' discovery documents and keys; HTTPS with the system roots when nil.
+	OIDCHTTPClient *http.Client
+	// OIDCInsecureLoopback lets OIDC providers on loopback hosts be registered and read over plain http (tests only).
+	OIDCInsecureLoopback bool
 	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
 	Keyring *sts.Keyring
 }
@@ -101,8 +106,10 @@ func New(cfg Config) *Server {
 		ring = s.cfg.Keyring.Ring()
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
+	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, InsecureOIDCLoopback: cfg.OIDCInsecureLoopback})
+	stsService := sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
+	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
+	s.sts = stsService
 	s.routes()
 	return s
 }
