@@ -6,7 +6,10 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,6 +119,7 @@ type issuer struct {
 	keys        []jose.JSONWebKey
 	fetched     time.Time // when keys were last fetched successfully
 	lastAttempt time.Time // when a fetch was last started
+	lastErr     error     // how the last fetch failed, nil when it succeeded
 }
 
 // New returns a Verifier.
@@ -197,18 +201,37 @@ type errKey struct{}
 // Verify verifies token as issued by issuerURL (the provider's URL, "https://host/path") for one of clientIDs.
 // It checks, in order: shape and algorithm, signature with the issuer's current keys (fetching them when needed),
 // iss, aud, then exp, nbf and iat with Config.Skew.
-func (v *Verifier) Verify(ctx context.Context, issuerURL string, clientIDs []string, token string) (*Claims, error) {
-	return v.verify(ctx, issuerURL, clientIDs, false, token)
+func (v *Verifier) Verify(ctx context.Context, issuerURL string, clientIDs []string, token string, opts ...Option) (*Claims, error) {
+	return v.verify(ctx, issuerURL, clientIDs, false, token, opts)
+}
+
+// Option adjusts one verification.
+type Option func(*options)
+
+type options struct {
+	thumbprints []string
+}
+
+// Thumbprints are the provider's certificate thumbprints (hex SHA-1 of the top certificate of the chain its
+// servers present). As on AWS, they are used only when the provider's certificate does not chain to a trusted
+// root: then a server is accepted if the last certificate of its chain has one of these thumbprints and the leaf
+// chains to it and names the host. https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
+func Thumbprints(list []string) Option {
+	return func(o *options) { o.thumbprints = list }
 }
 
 // VerifyAnyAudience is Verify without the audience check, for the well-known providers (Google, Cognito) that
 // AWS trusts without an IAM provider: their trust policies check the audience with conditions instead. The
 // matched audience is azp when present, else the first aud.
 func (v *Verifier) VerifyAnyAudience(ctx context.Context, issuerURL, token string) (*Claims, error) {
-	return v.verify(ctx, issuerURL, nil, true, token)
+	return v.verify(ctx, issuerURL, nil, true, token, nil)
 }
 
-func (v *Verifier) verify(ctx context.Context, issuerURL string, clientIDs []string, anyAudience bool, token string) (*Claims, error) {
+func (v *Verifier) verify(ctx context.Context, issuerURL string, clientIDs []string, anyAudience bool, token string, opts []Option) (*Claims, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	if len(token) > MaxTokenBytes {
 		return nil, invalid("The web identity token is longer than %d characters", MaxTokenBytes)
 	}
@@ -228,7 +251,7 @@ func (v *Verifier) verify(ctx context.Context, issuerURL string, clientIDs []str
 	}
 	var keyErr error
 	ctx = context.WithValue(ctx, errKey{}, &keyErr)
-	verifier := gooidc.NewVerifier(issuerURL, &keySet{v: v, issuerURL: issuerURL}, &gooidc.Config{
+	verifier := gooidc.NewVerifier(issuerURL, &keySet{v: v, issuerURL: issuerURL, thumbprints: o.thumbprints}, &gooidc.Config{
 		SupportedSigningAlgs: algs,
 		// Audience and times are checked below: STS matches any of several client ids, and allows skew on exp.
 		SkipClientIDCheck: true,
@@ -315,12 +338,13 @@ func stringList(v any) []string {
 // keySet is go-oidc's KeySet for one issuer, backed by the Verifier's cache. Its typed errors reach Verify through
 // the context, because go-oidc flattens the errors a KeySet returns into text.
 type keySet struct {
-	v         *Verifier
-	issuerURL string
+	v           *Verifier
+	issuerURL   string
+	thumbprints []string
 }
 
 func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
-	payload, err := k.v.verifySignature(ctx, k.issuerURL, token)
+	payload, err := k.v.verifySignature(ctx, k.issuerURL, k.thumbprints, token)
 	if err != nil {
 		if p, ok := ctx.Value(errKey{}).(*error); ok {
 			*p = err
@@ -329,7 +353,7 @@ func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, err
 	return payload, err
 }
 
-func (v *Verifier) verifySignature(ctx context.Context, issuerURL, token string) ([]byte, error) {
+func (v *Verifier) verifySignature(ctx context.Context, issuerURL string, thumbprints []string, token string) ([]byte, error) {
 	jws, err := jose.ParseSigned(token, Algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, invalid(msgNotJWT)
@@ -339,19 +363,28 @@ func (v *Verifier) verifySignature(ctx context.Context, issuerURL, token string)
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	now := v.cfg.Now()
+	// Every fetch, of stale keys or on an unknown key id, is at most one per RefetchInterval: tokens naming an
+	// issuer that is down, or made-up key ids, must not turn Persona into a flood of requests to the issuer.
+	mayFetch := iss.lastAttempt.IsZero() || now.Sub(iss.lastAttempt) >= v.cfg.RefetchInterval
 	if iss.fetched.IsZero() || now.Sub(iss.fetched) > v.cfg.CacheTTL {
-		if err := v.fetch(ctx, iss, issuerURL, now); err != nil {
-			if len(iss.keys) == 0 {
-				return nil, err
-			}
-			// Keep verifying with the keys we have while the issuer is unreachable: they were valid an hour ago,
-			// and an outage of the issuer should not stop every workload.
+		var err error
+		if mayFetch {
+			err = v.fetch(ctx, iss, issuerURL, thumbprints, now)
+			iss.lastErr = err
+			mayFetch = false
+		} else if iss.fetched.IsZero() {
+			err = iss.lastErr
 		}
+		if err != nil && len(iss.keys) == 0 {
+			return nil, err
+		}
+		// Otherwise keep verifying with the keys we have while the issuer is unreachable: they were valid an
+		// hour ago, and an outage of the issuer should not stop every workload.
 	}
 	candidates := matching(iss.keys, hdr.KeyID, hdr.Algorithm)
-	if len(candidates) == 0 && now.Sub(iss.lastAttempt) >= v.cfg.RefetchInterval {
+	if len(candidates) == 0 && mayFetch {
 		// An unknown key id: the issuer may have rotated its keys. Refetch, at most once per RefetchInterval.
-		if err := v.fetch(ctx, iss, issuerURL, now); err != nil {
+		if err := v.fetch(ctx, iss, issuerURL, thumbprints, now); err != nil {
 			return nil, err
 		}
 		candidates = matching(iss.keys, hdr.KeyID, hdr.Algorithm)
@@ -401,13 +434,13 @@ func (v *Verifier) issuer(u string) *issuer {
 }
 
 // fetch reads the issuer's discovery document and then its key set. iss.mu is held.
-func (v *Verifier) fetch(ctx context.Context, iss *issuer, issuerURL string, now time.Time) error {
+func (v *Verifier) fetch(ctx context.Context, iss *issuer, issuerURL string, thumbprints []string, now time.Time) error {
 	iss.lastAttempt = now
 	var disc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := v.getJSON(ctx, strings.TrimSuffix(issuerURL, "/")+"/.well-known/openid-configuration", &disc); err != nil {
+	if err := v.getJSON(ctx, thumbprints, strings.TrimSuffix(issuerURL, "/")+"/.well-known/openid-configuration", &disc); err != nil {
 		return err
 	}
 	// OpenID Connect Discovery 1.0 §4.3: the issuer in the document must be the URL it was fetched for.
@@ -422,7 +455,7 @@ func (v *Verifier) fetch(ctx context.Context, iss *issuer, issuerURL string, now
 		return &Error{Code: CodeIDPCommunication, Msg: msgUnreachable, Err: err}
 	}
 	var set jose.JSONWebKeySet
-	if err := v.getJSON(ctx, disc.JWKSURI, &set); err != nil {
+	if err := v.getJSON(ctx, thumbprints, disc.JWKSURI, &set); err != nil {
 		return err
 	}
 	var keys []jose.JSONWebKey
@@ -436,13 +469,17 @@ func (v *Verifier) fetch(ctx context.Context, iss *issuer, issuerURL string, now
 	return nil
 }
 
-func (v *Verifier) getJSON(ctx context.Context, u string, out any) error {
+func (v *Verifier) getJSON(ctx context.Context, thumbprints []string, u string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return &Error{Code: CodeIDPCommunication, Msg: msgUnreachable, Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := v.client.Do(req)
+	client := v.client
+	if len(thumbprints) > 0 && req.URL.Scheme == "https" {
+		client = v.pinnedClient(req.URL.Hostname(), thumbprints)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return &Error{Code: CodeIDPCommunication, Msg: msgUnreachable, Err: err}
 	}
@@ -487,4 +524,58 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// pinnedClient returns a client for one fetch from host that accepts the server's certificate when it chains to
+// a trusted root (as the configured client would), or else when the last certificate of the chain the server
+// presents has one of the thumbprints, the leaf chains to it, and it names host. Keep-alives are off: the client
+// lives for one fetch.
+func (v *Verifier) pinnedClient(host string, thumbprints []string) *http.Client {
+	var base *tls.Config
+	var proxy func(*http.Request) (*url.URL, error)
+	if t, ok := v.client.Transport.(*http.Transport); ok {
+		base, proxy = t.TLSClientConfig, t.Proxy
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	roots := cfg.RootCAs
+	// The standard verification is redone in VerifyConnection, with the thumbprints as a fallback; skipping it
+	// here is what lets the fallback run, and VerifyConnection fails closed.
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("oidc: the server presented no certificate")
+		}
+		leaf := cs.PeerCertificates[0]
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		opts := x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter}
+		if _, err := leaf.Verify(opts); err == nil {
+			return nil
+		}
+		top := cs.PeerCertificates[len(cs.PeerCertificates)-1]
+		sum := sha1.Sum(top.Raw)
+		got := hex.EncodeToString(sum[:])
+		for _, t := range thumbprints {
+			if strings.EqualFold(t, got) {
+				pinned := x509.NewCertPool()
+				pinned.AddCert(top)
+				opts.Roots = pinned
+				if _, err := leaf.Verify(opts); err != nil {
+					return fmt.Errorf("oidc: certificate of %s does not chain to its thumbprinted certificate: %w", host, err)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("oidc: certificate of %s is not trusted and its thumbprint %s is not registered", host, got)
+	}
+	return &http.Client{
+		Timeout:       v.client.Timeout,
+		CheckRedirect: v.client.CheckRedirect,
+		Transport:     &http.Transport{TLSClientConfig: cfg, Proxy: proxy, DisableKeepAlives: true},
+	}
 }

@@ -2,7 +2,9 @@ package oidc_test
 
 import (
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -213,6 +215,50 @@ func TestIssuerUnreachable(t *testing.T) {
 	claims["iat"] = clk.now().Unix()
 	if _, err := v.Verify(context.Background(), iss.URL, []string{clientID}, sign(t, iss.Keys()[0], claims)); err != nil {
 		t.Fatalf("cached keys not used during an outage: %v", err)
+	}
+}
+
+func TestDownIssuerNotHammered(t *testing.T) {
+	iss, v, clk := setup(t, true)
+	iss.Fail.Store(true)
+	tok := sign(t, iss.Keys()[0], iss.Claims("s", clientID))
+	for range 20 {
+		_, err := v.Verify(context.Background(), iss.URL, []string{clientID}, tok)
+		wantCode(t, err, oidc.CodeIDPCommunication, "")
+	}
+	if n := iss.Requests.Load(); n != 1 {
+		t.Fatalf("20 tokens of an issuer that is down caused %d requests to it, want 1", n)
+	}
+	clk.add(time.Minute)
+	iss.Fail.Store(false)
+	if _, err := v.Verify(context.Background(), iss.URL, []string{clientID}, tok); err != nil {
+		t.Fatalf("after the interval the issuer is asked again: %v", err)
+	}
+}
+
+// TestThumbprints checks AWS's fallback for providers whose certificate no trusted root vouches for: the
+// thumbprint of the top certificate of the chain.
+func TestThumbprints(t *testing.T) {
+	iss, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	clk := &clock{}
+	clk.set(time.Now())
+	v := oidc.New(oidc.Config{Now: clk.now}) // system roots only: the test server's certificate is not trusted
+	tok := sign(t, iss.Keys()[0], iss.Claims("s", clientID))
+	_, err = v.Verify(context.Background(), iss.URL, []string{clientID}, tok)
+	wantCode(t, err, oidc.CodeIDPCommunication, "")
+
+	clk.add(time.Minute)
+	_, err = v.Verify(context.Background(), iss.URL, []string{clientID}, tok, oidc.Thumbprints([]string{strings.Repeat("ab", 20)}))
+	wantCode(t, err, oidc.CodeIDPCommunication, "")
+
+	clk.add(time.Minute)
+	sum := sha1.Sum(iss.Server.Certificate().Raw)
+	if _, err := v.Verify(context.Background(), iss.URL, []string{clientID}, tok, oidc.Thumbprints([]string{strings.ToUpper(hex.EncodeToString(sum[:]))})); err != nil {
+		t.Fatalf("with the certificate's thumbprint: %v", err)
 	}
 }
 

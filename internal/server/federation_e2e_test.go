@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -546,4 +548,73 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 			apiError(t, err, "InvalidIdentityToken")
 		})
 	}
+}
+
+// TestWebIdentityThumbprints registers a provider whose TLS certificate no trusted root vouches for: it is
+// unreachable (IDPCommunicationError) until the provider's thumbprint names the certificate, as on AWS.
+func TestWebIdentityThumbprints(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	clk := &fedClock{}
+	e := newFedEnv(t, sqliteStore, clk, nil) // the server trusts the system roots only
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{%q:"sts.amazonaws.com"}}}]}`, providerARN, strings.TrimPrefix(issuer.URL, "https://")+":aud")
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("pinned"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+		WebIdentityToken: aws.String(signToken(t, issuer.Keys()[0], issuer.Claims("me", "sts.amazonaws.com")))}
+	_, err = e.anonSTS().AssumeRoleWithWebIdentity(ctx, in)
+	apiError(t, err, "IDPCommunicationError")
+
+	sum := sha1.Sum(issuer.Server.Certificate().Raw)
+	must[*iam.UpdateOpenIDConnectProviderThumbprintOutput](t)(e.iam.UpdateOpenIDConnectProviderThumbprint(ctx, &iam.UpdateOpenIDConnectProviderThumbprintInput{
+		OpenIDConnectProviderArn: aws.String(providerARN), ThumbprintList: []string{hex.EncodeToString(sum[:])}}))
+	clk.advance(15 * time.Second) // past the verifier's refetch interval
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, in))
+}
+
+// TestWebIdentitySessionTags passes session tags in the token's https://aws.amazon.com/tags claim: the trust
+// policy must allow sts:TagSession, and the tags reach the session's aws:PrincipalTag keys.
+func TestWebIdentitySessionTags(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	trust := func(actions string) string {
+		return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":%s,
+			"Condition":{"StringEquals":{%q:"sts.amazonaws.com"}}}]}`, providerARN, actions, strings.TrimPrefix(issuer.URL, "https://")+":aud")
+	}
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("tagged"), AssumeRolePolicyDocument: aws.String(trust(`"sts:AssumeRoleWithWebIdentity"`))})).Role.Arn)
+	must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("tagged"), PolicyName: aws.String("by-tag"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*",
+			"Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}`)}))
+	claims := issuer.Claims("me", "sts.amazonaws.com")
+	claims["https://aws.amazon.com/tags"] = map[string]any{"principal_tags": map[string][]string{"team": {"blue"}}}
+	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+		WebIdentityToken: aws.String(signToken(t, issuer.Keys()[0], claims))}
+	_, err = e.anonSTS().AssumeRoleWithWebIdentity(ctx, in)
+	wantAPIError(t, err, "AccessDenied", "Not authorized")
+
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("tagged"),
+		PolicyDocument: aws.String(trust(`["sts:AssumeRoleWithWebIdentity","sts:TagSession"]`))}))
+	out := must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, in))
+	must[*iam.ListRolesOutput](t)(e.iamAs(fedCreds(out.Credentials)).ListRoles(ctx, &iam.ListRolesInput{}))
+
+	// Without the tag, the same role's session may not list roles.
+	in.WebIdentityToken = aws.String(signToken(t, issuer.Keys()[0], issuer.Claims("me", "sts.amazonaws.com")))
+	out = must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, in))
+	_, err = e.iamAs(fedCreds(out.Credentials)).ListRoles(ctx, &iam.ListRolesInput{})
+	apiError(t, err, "AccessDenied")
 }

@@ -199,6 +199,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 		providerName string // the trust policy's Federated principal
 		keyPrefix    string // the condition keys' prefix: the provider URL without scheme
 		clientIDs    []string
+		thumbprints  []string
 		issuerURL    = issuer
 	)
 	if alias, ok := wellKnownIssuers[issuer]; ok {
@@ -220,13 +221,13 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 			return nil, err
 		}
 		providerName = arn.OIDCProvider(roleARN.Partition, account, prov.URL).String()
-		keyPrefix, clientIDs = prov.URL, prov.ClientIDs
+		keyPrefix, clientIDs, thumbprints = prov.URL, prov.ClientIDs, prov.Thumbprints
 	}
 	var claims *oidc.Claims
 	if _, ok := wellKnownIssuers[issuer]; ok {
 		claims, err = verifier.VerifyAnyAudience(ctx, issuerURL, in.WebIdentityToken)
 	} else {
-		claims, err = verifier.Verify(ctx, issuerURL, clientIDs, in.WebIdentityToken)
+		claims, err = verifier.Verify(ctx, issuerURL, clientIDs, in.WebIdentityToken, oidc.Thumbprints(thumbprints))
 	}
 	if err != nil {
 		return nil, oidcError(err)

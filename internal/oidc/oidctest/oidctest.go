@@ -35,8 +35,9 @@ type Issuer struct {
 	mu        sync.Mutex
 	published []*Key
 	n         int
-	// JWKSFetches counts GETs of the key set.
+	// JWKSFetches counts GETs of the key set, Requests every request.
 	JWKSFetches atomic.Int64
+	Requests    atomic.Int64
 	// Fail makes every request fail with HTTP 500 while set.
 	Fail atomic.Bool
 }
@@ -73,10 +74,14 @@ func New(tls bool) (*Issuer, error) {
 		iss.mu.Unlock()
 		writeJSON(w, set)
 	})
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		iss.Requests.Add(1)
+		mux.ServeHTTP(w, r)
+	})
 	if tls {
-		iss.Server = httptest.NewTLSServer(mux)
+		iss.Server = httptest.NewTLSServer(counted)
 	} else {
-		iss.Server = httptest.NewServer(mux)
+		iss.Server = httptest.NewServer(counted)
 	}
 	iss.URL = iss.Server.URL
 	if _, err := iss.AddKey(jose.RS256); err != nil {
