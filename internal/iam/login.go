@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,31 +52,80 @@ func hashPassword(password string) string {
 // errBadHash means a stored hash is not an argon2id PHC string Persona wrote.
 var errBadHash = errors.New("iam: stored password hash is malformed")
 
+// phc is a parsed argon2id PHC string.
+type phc struct {
+	memoryKiB, time uint32
+	threads         uint8
+	salt, key       []byte
+}
+
+// Bounds on the parameters checkPassword accepts from a stored hash, so a tampered record cannot make a
+// verification allocate without limit.
+const (
+	maxArgonMemoryKiB = 256 * 1024
+	maxArgonTime      = 16
+	maxArgonThreads   = 16
+	maxArgonKeyLen    = 64
+)
+
+// parsePHC parses "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" (base64 without padding).
+func parsePHC(hash string) (*phc, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return nil, errBadHash
+	}
+	var h phc
+	params := strings.Split(parts[3], ",")
+	if len(params) != 3 {
+		return nil, errBadHash
+	}
+	for i, name := range []string{"m=", "t=", "p="} {
+		v, ok := strings.CutPrefix(params[i], name)
+		if !ok {
+			return nil, errBadHash
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 || strconv.FormatUint(n, 10) != v {
+			return nil, errBadHash
+		}
+		switch i {
+		case 0:
+			if n > maxArgonMemoryKiB {
+				return nil, errBadHash
+			}
+			h.memoryKiB = uint32(n)
+		case 1:
+			if n > maxArgonTime {
+				return nil, errBadHash
+			}
+			h.time = uint32(n)
+		case 2:
+			if n > maxArgonThreads {
+				return nil, errBadHash
+			}
+			h.threads = uint8(n)
+		}
+	}
+	// The decoder skips line breaks; requiring the canonical encoding refuses them and any other slack.
+	b64 := base64.RawStdEncoding.Strict()
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil || len(h.salt) < 8 || b64.EncodeToString(h.salt) != parts[4] {
+		return nil, errBadHash
+	}
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) < 16 || len(h.key) > maxArgonKeyLen || b64.EncodeToString(h.key) != parts[5] {
+		return nil, errBadHash
+	}
+	return &h, nil
+}
+
 // checkPassword reports whether password matches the PHC hash, comparing in constant time.
 func checkPassword(hash, password string) (bool, error) {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errBadHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<22 || t > 64 {
-		return false, errBadHash
-	}
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	h, err := parsePHC(hash)
 	if err != nil {
-		return false, errBadHash
+		return false, err
 	}
-	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, errBadHash
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	got := argon2.IDKey([]byte(password), h.salt, h.time, h.memoryKiB, h.threads, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 }
 
 // passwordSymbols are the characters AWS counts as symbols in a password policy.
