@@ -289,9 +289,16 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 			continue
 		}
 		if left == 0 {
-			// Another non-empty section may follow; AWS reports truncation without looking ahead either.
-			out.IsTruncated, out.Marker = ptr(true), encodeAuthMarker(section, "")
-			return out, nil
+			// The page is full: it is truncated only if this section has something to show.
+			nonEmpty, err := s.authDetailsSectionNonEmpty(ctx, p.Account, typ)
+			if err != nil {
+				return nil, err
+			}
+			if nonEmpty {
+				out.IsTruncated, out.Marker = ptr(true), encodeAuthMarker(section, "")
+				return out, nil
+			}
+			continue
 		}
 		n, next, err := s.authDetailsSection(ctx, p.Account, typ, inner, left, out)
 		if err != nil {
@@ -434,6 +441,18 @@ func (s *Service) authDetailsSection(ctx context.Context, account string, typ ia
 		return end - start, next, nil
 	}
 	return 0, "", nil
+}
+
+// authDetailsSectionNonEmpty reports whether a GetAccountAuthorizationDetails section has any entry.
+func (s *Service) authDetailsSectionNonEmpty(ctx context.Context, account string, typ iamapi.EntityType) (bool, error) {
+	kinds := map[iamapi.EntityType]store.Kind{iamapi.EntityTypeUser: store.KindUser, iamapi.EntityTypeGroup: store.KindGroup,
+		iamapi.EntityTypeRole: store.KindRole, iamapi.EntityTypeLocalManagedPolicy: store.KindPolicy}
+	if kind, ok := kinds[typ]; ok {
+		n, err := s.store.Count(ctx, kind, account, "")
+		return n > 0, err
+	}
+	arns, err := s.attachedAWSPolicies(ctx, account)
+	return len(arns) > 0, err
 }
 
 // attachedAWSPolicies returns the ARNs of the AWS-managed policies attached to something in account, sorted.

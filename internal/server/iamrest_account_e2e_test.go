@@ -177,6 +177,11 @@ func TestAccountAuthorizationDetails(t *testing.T) {
 			} else if len(only.Policies[0].PolicyVersionList) != 1 || !only.Policies[0].PolicyVersionList[0].IsDefaultVersion {
 				t.Errorf("local policy versions = %+v", only.Policies[0].PolicyVersionList)
 			}
+			// A page that ends exactly where the lists end is not truncated.
+			exact := must[*iam.GetAccountAuthorizationDetailsOutput](t)(e.iam.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{MaxItems: aws.Int32(3), Filter: []types.EntityType{types.EntityTypeUser}}))
+			if exact.IsTruncated || len(exact.UserDetailList) != 3 {
+				t.Errorf("users only, MaxItems 3: truncated %v, %d users", exact.IsTruncated, len(exact.UserDetailList))
+			}
 			_, err := e.iam.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{Marker: aws.String("bogus")})
 			apiError(t, err, "InvalidInput")
 		})

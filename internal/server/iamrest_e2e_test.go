@@ -400,6 +400,20 @@ func TestVirtualMFADevices(t *testing.T) {
 			_, err = e.iam.ResyncMFADevice(ctx, &iam.ResyncMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial), AuthenticationCode1: aws.String(c3), AuthenticationCode2: aws.String(c4)})
 			apiError(t, err, "InvalidAuthenticationCode")
 
+			// Tags on the device, and aws:ResourceTag/… on it.
+			must[*iam.TagMFADeviceOutput](t)(e.iam.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: aws.String(serial), Tags: []types.Tag{tag("owner", "alice")}}))
+			mt := must[*iam.ListMFADeviceTagsOutput](t)(e.iam.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: aws.String(serial)}))
+			if diff := cmp.Diff([]types.Tag{tag("owner", "alice")}, mt.Tags, cmpTags); diff != "" {
+				t.Errorf("device tags mismatch (-want +got):\n%s", diff)
+			}
+			must[*iam.UntagMFADeviceOutput](t)(e.iam.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: aws.String(serial), TagKeys: []string{"owner"}}))
+			mt = must[*iam.ListMFADeviceTagsOutput](t)(e.iam.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: aws.String(serial)}))
+			if len(mt.Tags) != 0 {
+				t.Errorf("device tags after untag: %+v", mt.Tags)
+			}
+			_, err = e.iam.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: aws.String("arn:aws:iam::" + testAccount + ":mfa/none")})
+			apiError(t, err, "NoSuchEntity")
+
 			must[*iam.DeactivateMFADeviceOutput](t)(e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)}))
 			_, err = e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)})
 			apiError(t, err, "NoSuchEntity")
