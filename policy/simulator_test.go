@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,4 +99,65 @@ func TestContextKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzSimulatorOutputs checks, for any document that parses, that ContextKeys names only keys written in the
+// document, each once ignoring case, and that every statement's simulator positions lie inside the document with
+// the start before the end.
+func FuzzSimulatorOutputs(f *testing.F) {
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}`)
+	f.Add("{\"Version\":\"2012-10-17\",\"Statement\":[\n{\"Effect\":\"Deny\",\"NotAction\":\"iam:*\",\"NotResource\":\"${aws:PrincipalTag/x, 'd'}\"}]}")
+	f.Add(`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"s3:prefix":"${aws:userid}/*"}}}]}`)
+	f.Fuzz(func(t *testing.T, src string) {
+		d, err := Parse([]byte(src))
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range d.ContextKeys() {
+			if !strings.Contains(src, k) && !strings.Contains(unescaped(src), k) {
+				t.Errorf("key %q is not in the document", k)
+			}
+			if seen[strings.ToLower(k)] {
+				t.Errorf("key %q listed twice", k)
+			}
+			seen[strings.ToLower(k)] = true
+		}
+		lines := strings.Count(src, "\n") + 1
+		for i := range d.Statements {
+			ref := StatementRef{Start: d.Statements[i].Pos, End: d.Statements[i].End}
+			start, end := SimulatorPositions(ref, d.SingleStatement)
+			if start.Line < 1 || end.Line > lines || start.Line > end.Line || (start.Line == end.Line && start.Column >= end.Column) {
+				t.Errorf("statement %d: positions %v to %v outside %d lines or reversed", i, start, end, lines)
+			}
+		}
+	})
+}
+
+// unescaped decodes JSON string escapes loosely, so that a key written with \u escapes is still found.
+func unescaped(src string) string {
+	var v any
+	if err := json.Unmarshal([]byte(src), &v); err != nil {
+		return src
+	}
+	b, _ := json.Marshal(v)
+	var sb strings.Builder
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case string:
+			sb.WriteString(x + "\n")
+		case map[string]any:
+			for k, v := range x {
+				sb.WriteString(k + "\n")
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(v)
+	return string(b) + sb.String()
 }
