@@ -2,15 +2,14 @@ package iam
 
 import (
 	"context"
-	"encoding/base64"
-	"net/netip"
+	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
+	"github.com/persona-iam/persona/internal/simulator"
 	"github.com/persona-iam/persona/policy"
 	"github.com/persona-iam/persona/policy/condition"
 )
@@ -32,40 +31,8 @@ type OrganizationPolicy struct {
 // which SCPs do not restrict.
 type SCPSource func(ctx context.Context, account string) ([][]OrganizationPolicy, error)
 
-// Source policy types in MatchedStatements. IAM answers "IAM Policy" for identity-based policies (inline, managed
-// and the PolicyInputList), a value its model's enum does not list; "resource" is the enum's value for the
-// ResourcePolicy.
-const (
-	sourceIAMPolicy = "IAM Policy"
-	sourceResource  = "resource"
-	sourceNone      = "none"
-)
-
-// simulation is everything one Simulate*Policy call evaluates.
-type simulation struct {
-	set      policy.Set
-	caller   policy.Caller
-	owner    string // account owning resources whose ARN names none
-	context  condition.MapContext
-	names    map[string]simSource // policy id → how MatchedStatements names it
-	allowAll *policy.Policy       // stands in for the identity side when judging SCPs alone
-}
-
-type simSource struct {
-	id, typ string
-	single  bool
-}
-
-func (sim *simulation) add(p *policy.Policy, id, typ string) *policy.Policy {
-	if sim.names == nil {
-		sim.names = map[string]simSource{}
-	}
-	sim.names[p.ID()] = simSource{id: id, typ: typ, single: p.SingleStatement()}
-	return p
-}
-
 // compileInputs compiles a *PolicyInputList; a document that is not a valid policy is InvalidInput naming it.
-func (s *Service) compileInputs(sim *simulation, param string, docs []string, kind policy.PolicyKind) ([]*policy.Policy, error) {
+func (s *Service) compileInputs(sim *simulator.Simulation, param string, docs []string, kind policy.PolicyKind) ([]*policy.Policy, error) {
 	out := make([]*policy.Policy, 0, len(docs))
 	for i, doc := range docs {
 		id := param + "." + strconv.Itoa(i+1)
@@ -73,14 +40,14 @@ func (s *Service) compileInputs(sim *simulation, param string, docs []string, ki
 		if err != nil {
 			return nil, iamapi.InvalidInput("%s is not a valid policy: %s", id, err.Error())
 		}
-		out = append(out, sim.add(p, id, sourceIAMPolicy))
+		out = append(out, sim.Name(p, id, simulator.TypeIAMPolicy))
 	}
 	return out, nil
 }
 
 // prepare fills in what both simulate operations share: the boundary and resource policies, the caller, the
 // resource owner, the context entries and the SCPs of the caller's account.
-func (s *Service) prepare(ctx context.Context, sim *simulation, boundaries []string, resourcePolicy, callerARN, resourceOwner string, entries []iamapi.ContextEntry, requester *authz.Principal) error {
+func (s *Service) prepare(ctx context.Context, sim *simulator.Simulation, boundaries []string, resourcePolicy, callerARN, resourceOwner string, entries []iamapi.ContextEntry, requester *authz.Principal) error {
 	if len(boundaries) > 1 {
 		return iamapi.InvalidInput("PermissionsBoundaryPolicyInputList accepts one permissions boundary; %d were given.", len(boundaries))
 	}
@@ -90,18 +57,11 @@ func (s *Service) prepare(ctx context.Context, sim *simulation, boundaries []str
 		if err != nil {
 			return err
 		}
-		sim.set.Boundary = b[0]
+		sim.Set.Boundary = b[0]
 	}
-	account := requester.Account
-	if callerARN != "" {
-		a, err := arn.Parse(callerARN)
-		if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "user/") || !isAccountID(a.AccountID) {
-			return iamapi.InvalidInput("CallerArn %s is not the ARN of an IAM user: the simulated caller can only be an IAM user.", callerARN)
-		}
-		account = a.AccountID
-		sim.caller = policy.Caller{Type: policy.CallerUser, ARN: callerARN, Account: account}
-	} else {
-		sim.caller = policy.Caller{Type: policy.CallerUser, Account: account}
+	var err error
+	if sim.Caller, err = simulator.Caller(callerARN, requester.Account); err != nil {
+		return invalid(err)
 	}
 	if resourcePolicy != "" {
 		if callerARN == "" {
@@ -111,317 +71,128 @@ func (s *Service) prepare(ctx context.Context, sim *simulation, boundaries []str
 		if err != nil {
 			return iamapi.InvalidInput("ResourcePolicy is not a valid resource-based policy: %s", err.Error())
 		}
-		sim.set.Resource = sim.add(p, "ResourcePolicy", sourceResource)
+		sim.Set.Resource = sim.Name(p, "ResourcePolicy", simulator.TypeResource)
 	}
-	sim.owner = account
+	sim.Owner = sim.Caller.Account
 	if resourceOwner != "" {
-		owner, ok := ownerAccount(resourceOwner)
-		if !ok {
-			return iamapi.InvalidInput("ResourceOwner %s is not an account: use an account id or arn:aws:iam::ACCOUNT-ID:root.", resourceOwner)
+		if sim.Owner, err = simulator.Owner(resourceOwner); err != nil {
+			return invalid(err)
 		}
-		sim.owner = owner
 	}
-	m, err := contextEntries(entries)
+	list := make([]simulator.ContextEntry, len(entries))
+	for i, e := range entries {
+		list[i] = simulator.ContextEntry{ContextKeyName: e.ContextKeyName, ContextKeyValues: e.ContextKeyValues, ContextKeyType: string(e.ContextKeyType)}
+	}
+	m, err := simulator.Context(list)
+	if err != nil {
+		return invalid(err)
+	}
+	sim.Context = condition.NewMapContext(m)
+	if s.scps == nil {
+		return nil
+	}
+	levels, err := s.scps(ctx, sim.Caller.Account)
 	if err != nil {
 		return err
 	}
-	sim.context = condition.NewMapContext(m)
-	if s.scps != nil {
-		levels, err := s.scps(ctx, account)
-		if err != nil {
-			return err
-		}
-		for _, level := range levels {
-			var ps []*policy.Policy
-			for _, op := range level {
-				p, err := s.authz.Compile(op.Document, policy.KindSCP, "scp/"+op.ID)
-				if err != nil {
-					return err
-				}
-				ps = append(ps, sim.add(p, op.ID, sourceNone))
-			}
-			sim.set.SCPs = append(sim.set.SCPs, ps)
-		}
-		if sim.set.SCPs != nil {
-			sim.allowAll, err = s.authz.Compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, policy.KindIdentity, "simulator/allow-all")
+	for _, level := range levels {
+		var ps []*policy.Policy
+		for _, op := range level {
+			p, err := s.authz.Compile(op.Document, policy.KindSCP, "scp/"+op.ID)
 			if err != nil {
 				return err
 			}
+			ps = append(ps, sim.Name(p, op.ID, simulator.TypeNone))
 		}
+		sim.Set.SCPs = append(sim.Set.SCPs, ps)
 	}
 	return nil
 }
 
-// ownerAccount accepts ResourceOwner as an account id or an account's root ARN.
-func ownerAccount(v string) (string, bool) {
-	if isAccountID(v) {
-		return v, true
+// invalid turns a simulator input error into InvalidInput.
+func invalid(err error) error {
+	var ie *simulator.InputError
+	if errors.As(err, &ie) {
+		return iamapi.InvalidInput("%s", ie.Msg)
 	}
-	a, err := arn.Parse(v)
-	if err != nil || a.Service != "iam" || a.Resource != "root" || !isAccountID(a.AccountID) {
-		return "", false
-	}
-	return a.AccountID, true
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// contextEntries checks each entry's values against its ContextKeyType and returns them by key. A key given twice
-// gets the values of both entries.
-// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ContextEntry.html
-func contextEntries(entries []iamapi.ContextEntry) (map[string][]string, error) {
-	m := make(map[string][]string, len(entries))
-	for i, e := range entries {
-		where := "ContextEntries.member." + strconv.Itoa(i+1)
-		if e.ContextKeyName == "" {
-			return nil, iamapi.InvalidInput("%s: ContextKeyName is required.", where)
-		}
-		typ := string(e.ContextKeyType)
-		if typ == "" {
-			typ = "string"
-		}
-		base, list := strings.CutSuffix(typ, "List")
-		if !list && len(e.ContextKeyValues) > 1 {
-			return nil, iamapi.InvalidInput("%s: context key %s has type %s, which takes one value; %d were given (use %sList).",
-				where, e.ContextKeyName, typ, len(e.ContextKeyValues), typ)
-		}
-		for _, v := range e.ContextKeyValues {
-			if !validContextValue(base, v) {
-				return nil, iamapi.InvalidInput("%s: value %q of context key %s is not a valid %s.", where, v, e.ContextKeyName, base)
-			}
-		}
-		m[e.ContextKeyName] = append(m[e.ContextKeyName], e.ContextKeyValues...)
-	}
-	return m, nil
-}
-
-func validContextValue(typ, v string) bool {
-	switch typ {
-	case "string":
-		return true
-	case "numeric":
-		_, err := strconv.ParseFloat(v, 64)
-		return err == nil
-	case "boolean":
-		return strings.EqualFold(v, "true") || strings.EqualFold(v, "false")
-	case "ip":
-		if _, err := netip.ParseAddr(v); err == nil {
-			return true
-		}
-		_, err := netip.ParsePrefix(v)
-		return err == nil
-	case "binary":
-		_, err := base64.StdEncoding.DecodeString(v)
-		return err == nil
-	case "date":
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return true // epoch seconds
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04Z07:00", "2006-01-02"} {
-			if _, err := time.Parse(layout, v); err == nil {
-				return true
-			}
-		}
-		return false
-	}
-	return false
-}
-
-// resourceHandlingOptions are the EC2 scenarios the simulator knows.
-// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html
-var resourceHandlingOptions = map[string]bool{
-	"EC2-VPC-InstanceStore": true, "EC2-VPC-InstanceStore-Subnet": true, "EC2-VPC-EBS": true, "EC2-VPC-EBS-Subnet": true,
-	"EC2-Classic-InstanceStore": true, "EC2-Classic-EBS": true,
+	return err
 }
 
 // run evaluates every action on every resource and returns the page of results Marker and MaxItems select.
-func (s *Service) run(sim *simulation, actions, resources []string, option, marker string, max *int32) (*iamapi.SimulatePolicyResponse, error) {
-	for _, a := range actions {
-		svc, name, ok := strings.Cut(a, ":")
-		if !ok || svc == "" || name == "" || strings.ContainsAny(a, "*?") {
-			return nil, iamapi.InvalidInput("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
-		}
-	}
-	if option != "" && !resourceHandlingOptions[option] {
-		return nil, iamapi.InvalidInput("ResourceHandlingOption %s is not one of the supported scenarios.", option)
-	}
-	explicit := len(resources) > 0
-	if !explicit {
-		resources = []string{"*"}
-	}
-	var results []iamapi.EvaluationResult
-	for _, a := range actions {
-		if option != "" {
-			results = append(results, sim.scenario(a, resources))
-			continue
-		}
-		for _, r := range resources {
-			results = append(results, sim.result(a, r, explicit && r != "*"))
-		}
+func (s *Service) run(sim *simulator.Simulation, actions, resources []string, option, marker string, max *int32) (*iamapi.SimulatePolicyResponse, error) {
+	all, err := sim.Run(actions, resources, option)
+	if err != nil {
+		return nil, invalid(err)
 	}
 	start := 0
 	if marker != "" {
 		n, err := strconv.Atoi(marker)
-		if err != nil || n <= 0 || n >= len(results) {
+		if err != nil || n <= 0 || n >= len(all) {
 			return nil, iamapi.InvalidInput("Marker %s does not continue this simulation: pass the Marker of the previous page.", marker)
 		}
 		start = n
 	}
 	end := start + maxItems(max)
 	out := &iamapi.SimulatePolicyResponse{IsTruncated: new(bool)}
-	if end < len(results) {
+	if end < len(all) {
 		*out.IsTruncated = true
 		out.Marker = strconv.Itoa(end)
 	} else {
-		end = len(results)
+		end = len(all)
 	}
-	out.EvaluationResults = results[start:end]
+	for _, r := range all[start:end] {
+		out.EvaluationResults = append(out.EvaluationResults, evaluationResult(r))
+	}
 	return out, nil
 }
 
-// evaluate decides action on resource.
-func (sim *simulation) evaluate(action, resource string) (policy.Result, *policy.Request) {
-	req := &policy.Request{Principal: sim.caller, Action: action, Resource: resource, ResourceAccount: sim.owner, Context: sim.context}
-	if resource != "*" {
-		// The ARN's own account wins; ResourceOwner is for ARNs that name none (S3 buckets and objects).
-		if a, err := arn.Parse(resource); err == nil && isAccountID(a.AccountID) {
-			req.ResourceAccount = a.AccountID
-		}
-	}
-	return policy.Evaluate(&sim.set, req), req
-}
-
-// result is the EvaluationResult for one action on one resource. With explicit resources the result carries one
-// ResourceSpecificResult, and the missing context keys move there, as IAM answers.
-func (sim *simulation) result(action, resource string, explicit bool) iamapi.EvaluationResult {
-	res, req := sim.evaluate(action, resource)
+func evaluationResult(r simulator.Result) iamapi.EvaluationResult {
 	out := iamapi.EvaluationResult{
-		EvalActionName:    action,
-		EvalResourceName:  resource,
-		EvalDecision:      iamapi.PolicyEvaluationDecisionType(res.Decision.String()),
-		MatchedStatements: sim.statements(res.Matched),
+		EvalActionName:                    r.EvalActionName,
+		EvalResourceName:                  r.EvalResourceName,
+		EvalDecision:                      iamapi.PolicyEvaluationDecisionType(r.EvalDecision),
+		MatchedStatements:                 apiStatements(r.MatchedStatements),
+		MissingContextValues:              r.MissingContextValues,
+		PermissionsBoundaryDecisionDetail: boundaryDetail(r.PermissionsBoundaryDecisionDetail),
 	}
-	out.PermissionsBoundaryDecisionDetail, out.OrganizationsDecisionDetail = sim.details(req)
-	missing := append([]string{}, res.Missing...)
-	if !explicit {
-		out.MissingContextValues = missing
-		return out
+	if d := r.OrganizationsDecisionDetail; d != nil {
+		out.OrganizationsDecisionDetail = &iamapi.OrganizationsDecisionDetail{AllowedByOrganizations: &d.AllowedByOrganizations}
 	}
-	out.ResourceSpecificResults = []iamapi.ResourceSpecificResult{{
-		EvalResourceName:                  resource,
-		EvalResourceDecision:              out.EvalDecision,
-		MatchedStatements:                 out.MatchedStatements,
-		MissingContextValues:              missing,
-		PermissionsBoundaryDecisionDetail: out.PermissionsBoundaryDecisionDetail,
-	}}
-	return out
-}
-
-// scenario is the EvaluationResult of an action under a ResourceHandlingOption: the action needs every resource of
-// the scenario, so it is allowed only when each is, and denied explicitly when any is.
-func (sim *simulation) scenario(action string, resources []string) iamapi.EvaluationResult {
-	out := iamapi.EvaluationResult{EvalActionName: action, EvalDecision: iamapi.PolicyEvaluationDecisionType(policy.Allow.String())}
-	worst := policy.Allow
-	for _, r := range resources {
-		one := sim.result(action, r, true)
-		rsr := one.ResourceSpecificResults[0]
-		out.ResourceSpecificResults = append(out.ResourceSpecificResults, rsr)
-		d := decisionOf(rsr.EvalResourceDecision)
-		switch {
-		case d == policy.ExplicitDeny:
-			worst = d
-		case d == policy.ImplicitDeny && worst == policy.Allow:
-			worst = d
-		}
-		for _, st := range rsr.MatchedStatements {
-			out.MatchedStatements = appendStatement(out.MatchedStatements, st)
-		}
-		if out.OrganizationsDecisionDetail == nil {
-			out.OrganizationsDecisionDetail = one.OrganizationsDecisionDetail
-		}
-	}
-	out.EvalDecision = iamapi.PolicyEvaluationDecisionType(worst.String())
-	if worst != policy.Allow {
-		// Only the statements behind the final decision count.
-		out.MatchedStatements = nil
-		for _, rsr := range out.ResourceSpecificResults {
-			if decisionOf(rsr.EvalResourceDecision) == worst {
-				for _, st := range rsr.MatchedStatements {
-					out.MatchedStatements = appendStatement(out.MatchedStatements, st)
-				}
-			}
-		}
-	}
-	return out
-}
-
-func decisionOf(d iamapi.PolicyEvaluationDecisionType) policy.Decision {
-	switch string(d) {
-	case "allowed":
-		return policy.Allow
-	case "explicitDeny":
-		return policy.ExplicitDeny
-	}
-	return policy.ImplicitDeny
-}
-
-func appendStatement(list []iamapi.Statement, st iamapi.Statement) []iamapi.Statement {
-	for _, have := range list {
-		if have.SourcePolicyId == st.SourcePolicyId && have.SourcePolicyType == st.SourcePolicyType &&
-			*have.StartPosition.Line == *st.StartPosition.Line && *have.StartPosition.Column == *st.StartPosition.Column {
-			return list
-		}
-	}
-	return append(list, st)
-}
-
-// details says, when the simulation has a permissions boundary or SCPs, whether each alone allows the request.
-func (sim *simulation) details(req *policy.Request) (*iamapi.PermissionsBoundaryDecisionDetail, *iamapi.OrganizationsDecisionDetail) {
-	var pb *iamapi.PermissionsBoundaryDecisionDetail
-	var org *iamapi.OrganizationsDecisionDetail
-	if sim.set.Boundary != nil {
-		r := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{sim.set.Boundary}}, req)
-		ok := r.Decision == policy.Allow
-		pb = &iamapi.PermissionsBoundaryDecisionDetail{AllowedByPermissionsBoundary: &ok}
-	}
-	if sim.set.SCPs != nil {
-		r := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{sim.allowAll}, SCPs: sim.set.SCPs}, req)
-		ok := r.Decision == policy.Allow
-		org = &iamapi.OrganizationsDecisionDetail{AllowedByOrganizations: &ok}
-	}
-	return pb, org
-}
-
-// statements turns the engine's deciding statements into MatchedStatements.
-func (sim *simulation) statements(refs []policy.StatementRef) []iamapi.Statement {
-	out := make([]iamapi.Statement, 0, len(refs))
-	for _, ref := range refs {
-		src, ok := sim.names[ref.PolicyID]
-		if !ok {
-			src = simSource{id: ref.PolicyID, typ: sourceNone}
-		}
-		start, end := policy.SimulatorPositions(ref, src.single)
-		out = append(out, iamapi.Statement{
-			SourcePolicyId:   src.id,
-			SourcePolicyType: iamapi.PolicySourceType(src.typ),
-			StartPosition:    position(start),
-			EndPosition:      position(end),
+	for _, rr := range r.ResourceSpecificResults {
+		out.ResourceSpecificResults = append(out.ResourceSpecificResults, iamapi.ResourceSpecificResult{
+			EvalResourceName:                  rr.EvalResourceName,
+			EvalResourceDecision:              iamapi.PolicyEvaluationDecisionType(rr.EvalResourceDecision),
+			MatchedStatements:                 apiStatements(rr.MatchedStatements),
+			MissingContextValues:              rr.MissingContextValues,
+			PermissionsBoundaryDecisionDetail: boundaryDetail(rr.PermissionsBoundaryDecisionDetail),
 		})
 	}
 	return out
 }
 
-func position(p policy.Pos) *iamapi.Position {
+func boundaryDetail(d *simulator.BoundaryDetail) *iamapi.PermissionsBoundaryDecisionDetail {
+	if d == nil {
+		return nil
+	}
+	return &iamapi.PermissionsBoundaryDecisionDetail{AllowedByPermissionsBoundary: &d.AllowedByPermissionsBoundary}
+}
+
+func apiStatements(list []simulator.Statement) []iamapi.Statement {
+	out := make([]iamapi.Statement, 0, len(list))
+	for _, st := range list {
+		o := iamapi.Statement{SourcePolicyId: st.SourcePolicyID, SourcePolicyType: iamapi.PolicySourceType(st.SourcePolicyType)}
+		if p := st.StartPosition; p != nil {
+			o.StartPosition = apiPosition(*p)
+		}
+		if p := st.EndPosition; p != nil {
+			o.EndPosition = apiPosition(*p)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func apiPosition(p simulator.Position) *iamapi.Position {
 	line, col := int32(p.Line), int32(p.Column)
 	return &iamapi.Position{Line: &line, Column: &col}
 }
@@ -437,8 +208,8 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, in *iamapi.SimulateC
 	if err := s.authorize(ctx, "SimulateCustomPolicy", "*", nil); err != nil {
 		return nil, err
 	}
-	sim := &simulation{}
-	if sim.set.Identity, err = s.compileInputs(sim, "PolicyInputList", in.PolicyInputList, policy.KindIdentity); err != nil {
+	sim := &simulator.Simulation{}
+	if sim.Set.Identity, err = s.compileInputs(sim, "PolicyInputList", in.PolicyInputList, policy.KindIdentity); err != nil {
 		return nil, err
 	}
 	if err := s.prepare(ctx, sim, in.PermissionsBoundaryPolicyInputList, in.ResourcePolicy, in.CallerArn, in.ResourceOwner, in.ContextEntries, p); err != nil {
@@ -459,22 +230,22 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, in *iamapi.Simula
 	if err != nil {
 		return nil, err
 	}
-	sim := &simulation{}
+	sim := &simulator.Simulation{}
 	ep, err := s.authz.EntityPolicies(ctx, p.Account, kind, e.name)
 	if err != nil {
 		return nil, err
 	}
 	for _, ip := range ep.Identity {
-		sim.set.Identity = append(sim.set.Identity, sim.add(ip, entityPolicyName(ip.ID()), sourceIAMPolicy))
+		sim.Set.Identity = append(sim.Set.Identity, sim.Name(ip, entityPolicyName(ip.ID()), simulator.TypeIAMPolicy))
 	}
 	if ep.Boundary != nil {
-		sim.set.Boundary = sim.add(ep.Boundary, entityPolicyName(ep.Boundary.ID()), sourceIAMPolicy)
+		sim.Set.Boundary = sim.Name(ep.Boundary, entityPolicyName(ep.Boundary.ID()), simulator.TypeIAMPolicy)
 	}
 	extra, err := s.compileInputs(sim, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
 	if err != nil {
 		return nil, err
 	}
-	sim.set.Identity = append(sim.set.Identity, extra...)
+	sim.Set.Identity = append(sim.Set.Identity, extra...)
 	callerARN := in.CallerArn
 	if callerARN == "" && kind == "user" {
 		// The user is the simulated caller unless another is named.
@@ -532,11 +303,11 @@ func (s *Service) GetContextKeysForCustomPolicy(ctx context.Context, in *iamapi.
 	if err := s.authorize(ctx, "GetContextKeysForCustomPolicy", "*", nil); err != nil {
 		return nil, err
 	}
-	ps, err := s.compileInputs(&simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
+	ps, err := s.compileInputs(&simulator.Simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: contextKeyNames(ps)}, nil
+	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(ps)}, nil
 }
 
 // GetContextKeysForPrincipalPolicy lists the context keys the policies of a user (and its groups), group or role
@@ -559,23 +330,9 @@ func (s *Service) GetContextKeysForPrincipalPolicy(ctx context.Context, in *iama
 	if ep.Boundary != nil {
 		ps = append(ps, ep.Boundary)
 	}
-	extra, err := s.compileInputs(&simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
+	extra, err := s.compileInputs(&simulator.Simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: contextKeyNames(append(ps, extra...))}, nil
-}
-
-func contextKeyNames(ps []*policy.Policy) []string {
-	out := []string{}
-	seen := map[string]bool{}
-	for _, p := range ps {
-		for _, k := range p.ContextKeys() {
-			if lk := strings.ToLower(k); !seen[lk] {
-				seen[lk] = true
-				out = append(out, k)
-			}
-		}
-	}
-	return out
+	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(append(ps, extra...))}, nil
 }
