@@ -82,6 +82,10 @@ type Statement struct {
 	SourcePolicyType string    `json:"SourcePolicyType"`
 	StartPosition    *Position `json:"StartPosition,omitempty"`
 	EndPosition      *Position `json:"EndPosition,omitempty"`
+	// Sid is the statement's Sid and Source the place of its '{' as an editor counts it (the simulator's
+	// StartPosition can differ by one column); neither is part of the API's answer.
+	Sid    string   `json:"-"`
+	Source Position `json:"-"`
 }
 
 // BoundaryDetail is PermissionsBoundaryDecisionDetail.
@@ -236,7 +240,7 @@ func decisionOf(d string) policy.Decision {
 
 func appendStatement(list []Statement, st Statement) []Statement {
 	for _, have := range list {
-		if have.SourcePolicyID == st.SourcePolicyID && have.SourcePolicyType == st.SourcePolicyType && *have.StartPosition == *st.StartPosition {
+		if have.SourcePolicyID == st.SourcePolicyID && have.SourcePolicyType == st.SourcePolicyType && have.Source == st.Source {
 			return list
 		}
 	}
@@ -272,6 +276,8 @@ func (s *Simulation) statements(refs []policy.StatementRef) []Statement {
 			SourcePolicyType: src.typ,
 			StartPosition:    &Position{Line: start.Line, Column: start.Column},
 			EndPosition:      &Position{Line: end.Line, Column: end.Column},
+			Sid:              ref.Sid,
+			Source:           Position{Line: ref.Start.Line, Column: ref.Start.Column},
 		})
 	}
 	return out
