@@ -61,6 +61,7 @@ type Server struct {
 	authn   *authn.Authenticator
 	iam     iamapi.Handler
 	sts     stsapi.Handler
+	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 }
 
 // New returns a Server for cfg.
@@ -88,6 +89,7 @@ func New(cfg Config) *Server {
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
 	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.sts = sts.New(sts.Config{Authz: s.authz})
+	s.jsonRoutes()
 	s.routes()
 	return s
 }
@@ -167,6 +169,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	rec := &outcome{service: "unknown", action: "unknown"}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
 
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
+		return
+	}
 	svc := &service{name: "iam", namespace: iamapi.Namespace}
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
