@@ -146,11 +146,12 @@ func At(t time.Time) Time { return Time{t.UTC().Truncate(time.Millisecond)} }
 // MarshalJSON writes epoch seconds.
 func (t Time) MarshalJSON() ([]byte, error) {
 	ms := t.UnixMilli()
-	s := strconv.FormatInt(ms/1000, 10)
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms // whole and fraction carry the sign together: -0.1 is not 0.1
+	}
+	s := sign + strconv.FormatInt(ms/1000, 10)
 	if frac := ms % 1000; frac != 0 {
-		if frac < 0 {
-			frac = -frac
-		}
 		s += strings.TrimRight(fmt.Sprintf(".%03d", frac), "0")
 	}
 	return []byte(s), nil
