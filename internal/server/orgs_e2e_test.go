@@ -383,3 +383,72 @@ func TestJSONProtocolErrors(t *testing.T) {
 }
 
 const awsjsonCT = "application/x-amz-json-1.1"
+
+// TestOrganizationsConcurrentCreateAccount races CreateAccount calls for one email address: exactly one account
+// is created, the others fail with EMAIL_ALREADY_EXISTS, and no id is given twice.
+func TestOrganizationsConcurrentCreateAccount(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, open)
+			ctx := context.Background()
+			org := e.orgsAs(e.root)
+			must[*organizations.CreateOrganizationOutput](t)(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
+			const n = 6
+			ids := make(chan *string, n)
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("race"), Email: aws.String("race@example.com")})
+					if err != nil {
+						errs <- err
+						ids <- nil
+						return
+					}
+					errs <- nil
+					ids <- out.CreateAccountStatus.Id
+				}()
+			}
+			succeeded, failed := 0, 0
+			for i := 0; i < n; i++ {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+				id := <-ids
+				st := must[*organizations.DescribeCreateAccountStatusOutput](t)(org.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: id})).CreateAccountStatus
+				switch {
+				case st.State == otypes.CreateAccountStateSucceeded:
+					succeeded++
+				case st.State == otypes.CreateAccountStateFailed && st.FailureReason == otypes.CreateAccountFailureReasonEmailAlreadyExists:
+					failed++
+				default:
+					t.Errorf("status %+v", st)
+				}
+			}
+			if succeeded != 1 || failed != n-1 {
+				t.Errorf("%d succeeded, %d failed; want 1 and %d", succeeded, failed, n-1)
+			}
+			accounts := must[*organizations.ListAccountsOutput](t)(org.ListAccounts(ctx, &organizations.ListAccountsInput{}))
+			if len(accounts.Accounts) != 2 {
+				t.Errorf("accounts = %d, want 2", len(accounts.Accounts))
+			}
+		})
+	}
+}
+
+// TestOrganizationsAccountQuota pins down the quota of accounts per organization (10 by default, the
+// management account included): the eleventh is refused with ConstraintViolationException.
+func TestOrganizationsAccountQuota(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	org := e.orgsAs(e.root)
+	must[*organizations.CreateOrganizationOutput](t)(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
+	for i := 0; i < 9; i++ {
+		e.createAccount(t, org, "a"+string(rune('0'+i)), "a"+string(rune('0'+i))+"@example.com")
+	}
+	_, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("over"), Email: aws.String("over@example.com")})
+	apiError(t, err, "ConstraintViolationException")
+	var cv *otypes.ConstraintViolationException
+	if !errors.As(err, &cv) || cv.Reason != otypes.ConstraintViolationExceptionReasonAccountNumberLimitExceeded {
+		t.Errorf("err = %v, want Reason ACCOUNT_NUMBER_LIMIT_EXCEEDED", err)
+	}
+}
