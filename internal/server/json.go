@@ -44,8 +44,13 @@ func (s *Server) jsonRoutes() {
 // serveJSON answers a JSON 1.1 request: X-Amz-Target "Prefix.Operation", a JSON body, signed with SigV4 over
 // that body. https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
 func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, requestID string, start time.Time, rec *outcome) {
-	prefix, op, _ := strings.Cut(target, ".")
-	svc := s.json[prefix]
+	// The operation follows the last dot: CloudTrail's prefix has dots of its own
+	// ("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents").
+	var svc *jsonService
+	op := ""
+	if i := strings.LastIndexByte(target, '.'); i > 0 {
+		svc, op = s.json[target[:i]], target[i+1:]
+	}
 	fail := func(err error) { s.writeJSONError(w, svc, requestID, rec, err) }
 	if svc == nil {
 		rec.action = "invalid"

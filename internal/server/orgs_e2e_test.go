@@ -339,6 +339,8 @@ func TestJSONProtocolErrors(t *testing.T) {
 	}{
 		{"unknown prefix", "NoSuchService.Op", awsjsonCT, "{}", "organizations", 400, "UnknownOperationException"},
 		{"unknown operation", orgsTarget + "NoSuchOp", awsjsonCT, "{}", "organizations", 400, "UnknownOperationException"},
+		{"no operation", orgsTarget, awsjsonCT, "{}", "organizations", 400, "UnknownOperationException"},
+		{"no prefix", "ListAccounts", awsjsonCT, "{}", "organizations", 400, "UnknownOperationException"},
 		{"unsigned", orgsTarget + "ListAccounts", awsjsonCT, "{}", "", 400, "MissingAuthenticationTokenException"},
 		{"signed for another service", orgsTarget + "ListAccounts", awsjsonCT, "{}", "iam", 400, "InvalidSignatureException"},
 		{"form content type", orgsTarget + "ListAccounts", "application/x-www-form-urlencoded", "a=b", "organizations", 400, "SerializationException"},

@@ -152,13 +152,14 @@ func (g *gen) jsonValidators(b *bytes.Buffer) {
 	for name := range g.inShapes {
 		s := g.m.Shapes[name]
 		for _, mem := range s.Members {
-			if p := g.m.Shapes[mem.Shape].Pattern; p != "" {
-				used[p] = true
+			ms := g.m.Shapes[mem.Shape]
+			if ms.Pattern != "" {
+				used[ms.Pattern] = true
 			}
-		}
-		if s.Type == "list" {
-			if p := g.m.Shapes[s.Member.Shape].Pattern; p != "" {
-				used[p] = true
+			if ms.Type == "list" {
+				if p := g.m.Shapes[ms.Member.Shape].Pattern; p != "" {
+					used[p] = true
+				}
 			}
 		}
 	}
