@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/persona-iam/persona/arn"
@@ -309,7 +308,7 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOp
 		if err != nil {
 			return err
 		}
-		if prov.Tags, err = providerMergeTags(prov.Tags, in.Tags); err != nil {
+		if prov.Tags, err = addTags(prov.Tags, in.Tags); err != nil {
 			return err
 		}
 		return update(ctx, tx, rec, prov)
@@ -323,11 +322,11 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOp
 // UntagOpenIDConnectProvider removes tags by key; keys the provider lacks are ignored.
 func (s *Service) UntagOpenIDConnectProvider(ctx context.Context, in *iamapi.UntagOpenIDConnectProviderInput) (*iamapi.UntagOpenIDConnectProviderOutput, error) {
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadOIDCProvider(ctx, tx, "UntagOpenIDConnectProvider", in.OpenIDConnectProviderArn, map[string][]string{"aws:TagKeys": in.TagKeys})
+		prov, rec, err := s.loadOIDCProvider(ctx, tx, "UntagOpenIDConnectProvider", in.OpenIDConnectProviderArn, untagKeys(in.TagKeys))
 		if err != nil {
 			return err
 		}
-		prov.Tags = providerRemoveTags(prov.Tags, in.TagKeys)
+		prov.Tags = removeTags(prov.Tags, in.TagKeys)
 		return update(ctx, tx, rec, prov)
 	})
 	if err != nil {
@@ -342,67 +341,9 @@ func (s *Service) ListOpenIDConnectProviderTags(ctx context.Context, in *iamapi.
 	if err != nil {
 		return nil, err
 	}
-	tags, next, err := providerTagPage(prov.Tags, in.Marker, maxItems(in.MaxItems))
+	tags, truncated, next, err := pageTags(prov.Tags, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.ListOpenIDConnectProviderTagsOutput{Tags: tags, IsTruncated: ptr(next != ""), Marker: next}, nil
-}
-
-// providerMergeTags adds tags to existing ones, a tag whose key exists (ignoring case) replacing its value, within
-// the 50-tag quota.
-func providerMergeTags(existing []store.Tag, add []iamapi.Tag) ([]store.Tag, error) {
-	out := slices.Clone(existing)
-	for _, t := range add {
-		i := slices.IndexFunc(out, func(e store.Tag) bool { return strings.EqualFold(e.Key, t.Key) })
-		if i >= 0 {
-			out[i] = store.Tag{Key: t.Key, Value: t.Value}
-		} else {
-			out = append(out, store.Tag{Key: t.Key, Value: t.Value})
-		}
-	}
-	if len(out) > quotaTagsPerEntity {
-		return nil, limitExceeded("TagsPerEntity", quotaTagsPerEntity)
-	}
-	return out, nil
-}
-
-// mergeKeys returns the condition keys of a and b together (b winning), either may be nil.
-func mergeKeys(a, b map[string][]string) map[string][]string {
-	if len(b) == 0 {
-		return a
-	}
-	m := make(map[string][]string, len(a)+len(b))
-	for k, v := range a {
-		m[k] = v
-	}
-	for k, v := range b {
-		m[k] = v
-	}
-	return m
-}
-
-func providerRemoveTags(existing []store.Tag, keys []string) []store.Tag {
-	return slices.DeleteFunc(slices.Clone(existing), func(e store.Tag) bool {
-		return slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, e.Key) })
-	})
-}
-
-// providerTagPage returns up to max tags sorted by lowercased key after marker (a lowercased key this function
-// returned), and the next marker.
-func providerTagPage(tags []store.Tag, marker string, max int) ([]iamapi.Tag, string, error) {
-	sorted := slices.Clone(tags)
-	sort.Slice(sorted, func(i, j int) bool { return strings.ToLower(sorted[i].Key) < strings.ToLower(sorted[j].Key) })
-	out := []iamapi.Tag{}
-	for i, t := range sorted {
-		k := strings.ToLower(t.Key)
-		if marker != "" && k <= marker {
-			continue
-		}
-		if len(out) == max {
-			return out, strings.ToLower(sorted[i-1].Key), nil
-		}
-		out = append(out, iamapi.Tag{Key: t.Key, Value: t.Value})
-	}
-	return out, "", nil
+	return &iamapi.ListOpenIDConnectProviderTagsOutput{Tags: tags, IsTruncated: truncated, Marker: next}, nil
 }

@@ -220,7 +220,7 @@ func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProvide
 		if err != nil {
 			return err
 		}
-		if prov.Tags, err = providerMergeTags(prov.Tags, in.Tags); err != nil {
+		if prov.Tags, err = addTags(prov.Tags, in.Tags); err != nil {
 			return err
 		}
 		return update(ctx, tx, rec, prov)
@@ -234,11 +234,11 @@ func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProvide
 // UntagSAMLProvider removes tags by key; keys the provider lacks are ignored.
 func (s *Service) UntagSAMLProvider(ctx context.Context, in *iamapi.UntagSAMLProviderInput) (*iamapi.UntagSAMLProviderOutput, error) {
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadSAMLProvider(ctx, tx, "UntagSAMLProvider", in.SAMLProviderArn, map[string][]string{"aws:TagKeys": in.TagKeys})
+		prov, rec, err := s.loadSAMLProvider(ctx, tx, "UntagSAMLProvider", in.SAMLProviderArn, untagKeys(in.TagKeys))
 		if err != nil {
 			return err
 		}
-		prov.Tags = providerRemoveTags(prov.Tags, in.TagKeys)
+		prov.Tags = removeTags(prov.Tags, in.TagKeys)
 		return update(ctx, tx, rec, prov)
 	})
 	if err != nil {
@@ -253,9 +253,9 @@ func (s *Service) ListSAMLProviderTags(ctx context.Context, in *iamapi.ListSAMLP
 	if err != nil {
 		return nil, err
 	}
-	tags, next, err := providerTagPage(prov.Tags, in.Marker, maxItems(in.MaxItems))
+	tags, truncated, next, err := pageTags(prov.Tags, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.ListSAMLProviderTagsOutput{Tags: tags, IsTruncated: ptr(next != ""), Marker: next}, nil
+	return &iamapi.ListSAMLProviderTagsOutput{Tags: tags, IsTruncated: truncated, Marker: next}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -429,5 +430,47 @@ func TestKeyRotationKeepsLiveSessions(t *testing.T) {
 	}
 	if _, active := e.srv.cfg.Keyring.Ring().Keys(); active != res.Active {
 		t.Errorf("server's active key %d, want the rotated %d", active, res.Active)
+	}
+}
+
+// TestNodesShareSessionKeys: two servers on one PostgreSQL store share the key ring: credentials minted by one
+// work on the other, and a rotation reaches both through the store's change sequence.
+func TestNodesShareSessionKeys(t *testing.T) {
+	e := newEnv(t, postgresStore)
+	ctx := context.Background()
+	node2 := New(Config{Store: e.st, Box: e.srv.cfg.Box, WatchInterval: 20 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	go node2.Run(runCtx)
+	hs := httptest.NewServer(node2)
+	t.Cleanup(hs.Close)
+	e2 := &env{t: t, url: hs.URL, st: e.st, srv: node2}
+
+	alice := e.userWithKey("alice")
+	roleARN := e.role(e.iam, "R", trustAWS("arn:aws:iam::"+testAccount+":user/alice"), allow(`"iam:ListRoles"`, "*"))
+	fromNode1 := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("n1")}))
+	must[*iam.ListRolesOutput](t)(e2.iamAs(e.sessionCreds(fromNode1)).ListRoles(ctx, &iam.ListRolesInput{}))
+
+	res, err := persts.RotateKeyring(ctx, e.st, e.srv.cfg.Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait (bounded) for both nodes' watchers to load the rotated ring.
+	for _, n := range []*Server{e.srv, node2} {
+		for i := 0; ; i++ {
+			if _, active := n.cfg.Keyring.Ring().Keys(); active == res.Active {
+				break
+			}
+			if i == 500 {
+				t.Fatalf("a node did not pick up the rotated ring")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	fromNode2 := must[*sts.AssumeRoleOutput](t)(e2.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("n2")}))
+	for _, out := range []*sts.AssumeRoleOutput{fromNode1, fromNode2} {
+		for _, n := range []*env{e, e2} {
+			must[*iam.ListRolesOutput](t)(n.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{}))
+		}
 	}
 }
