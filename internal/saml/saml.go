@@ -272,7 +272,7 @@ func unverifiedRecipient(raw []byte) string {
 	return r.Assertions[0].Subject.Confirmation.Data.Recipient
 }
 
-// nameIDFormat returns saml:sub_type: "persistent", "transient", or the Format URI as given.
+// nameIDFormat returns SubjectType and saml:sub_type: "persistent", "transient", or the Format URI as given.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-saml
 // gosaml2's NameID type drops the Format attribute, so it is read from the raw response, but only from the one
 // assertion whose ID and NameID are those of the verified assertion (a second assertion with that ID, as a
@@ -304,11 +304,11 @@ func nameIDFormat(raw []byte, id, nameID string) string {
 	if found != 1 {
 		return ""
 	}
-	switch format {
-	case "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent":
-		return "persistent"
-	case "urn:oasis:names:tc:SAML:2.0:nameid-format:transient":
-		return "transient"
+	// "If the format includes the prefix urn:oasis:names:tc:SAML:2.0:nameid-format, that prefix is removed ... If
+	// the format includes any other prefix, the format is returned with no modifications."
+	// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html
+	if rest, ok := strings.CutPrefix(format, "urn:oasis:names:tc:SAML:2.0:nameid-format:"); ok {
+		return rest
 	}
 	return format
 }

@@ -147,6 +147,23 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
+func TestSubjectType(t *testing.T) {
+	idp, md := newIdP(t)
+	for format, want := range map[string]string{
+		"urn:oasis:names:tc:SAML:2.0:nameid-format:transient":    "transient",
+		"urn:oasis:names:tc:SAML:2.0:nameid-format:entity":       "entity",
+		"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+	} {
+		a, err := saml.Verify(issue(t, idp, samltest.Response{SubjectFormat: format}), md, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.SubjectType != want {
+			t.Errorf("format %s: SubjectType = %q, want %q", format, a.SubjectType, want)
+		}
+	}
+}
+
 func TestRegionalRecipient(t *testing.T) {
 	idp, md := newIdP(t)
 	resp := issue(t, idp, samltest.Response{Recipient: "https://eu-west-1.signin.aws.amazon.com/saml"})
