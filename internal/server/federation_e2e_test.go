@@ -618,3 +618,53 @@ func TestWebIdentitySessionTags(t *testing.T) {
 	_, err = e.iamAs(fedCreds(out.Credentials)).ListRoles(ctx, &iam.ListRolesInput{})
 	apiError(t, err, "AccessDenied")
 }
+
+// TestAWSCLIFederation: the aws CLI as a Kubernetes pod or CI job uses it, with AWS_ROLE_ARN and
+// AWS_WEB_IDENTITY_TOKEN_FILE in its environment, and `aws sts assume-role-with-saml` with an assertion.
+func TestAWSCLIFederation(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{%q:"system:serviceaccount:shop:cart"}}}]}`, providerARN, strings.TrimPrefix(issuer.URL, "https://")+":sub")
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("cart"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(signToken(t, issuer.Keys()[0], issuer.Claims("system:serviceaccount:shop:cart", "sts.amazonaws.com"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := e.awsCLI(t, []string{"AWS_ROLE_ARN=" + roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE=" + tokenFile, "AWS_ROLE_SESSION_NAME=cart-pod"},
+		"sts", "get-caller-identity")
+	if err != nil {
+		t.Fatalf("aws sts get-caller-identity with a web identity token file: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, `"arn:aws:sts::`+testAccount+`:assumed-role/cart/cart-pod"`) {
+		t.Errorf("get-caller-identity printed %s", stdout)
+	}
+
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samlARN := aws.ToString(must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{
+		Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())})).SAMLProviderArn)
+	samlRole := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Staff"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML"}]}`, samlARN))})).Role.Arn)
+	resp, err := idp.Issue(samltest.Response{Roles: []string{samlRole + "," + samlARN}, SessionName: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err = e.awsCLI(t, nil, "sts", "assume-role-with-saml", "--role-arn", samlRole, "--principal-arn", samlARN, "--saml-assertion", resp)
+	if err != nil {
+		t.Fatalf("aws sts assume-role-with-saml: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, `"arn:aws:sts::`+testAccount+`:assumed-role/Staff/bob"`) || !strings.Contains(stdout, `"SubjectType": "persistent"`) {
+		t.Errorf("assume-role-with-saml printed %s", stdout)
+	}
+}
