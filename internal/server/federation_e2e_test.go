@@ -668,3 +668,65 @@ func TestAWSCLIFederation(t *testing.T) {
 		t.Errorf("assume-role-with-saml printed %s", stdout)
 	}
 }
+
+// TestFederationAcrossAccounts: a provider vouches only for roles of its own account. A role whose trust policy
+// names another account's provider cannot be assumed through it, and an assertion's Role pair naming another
+// account's SAML provider is refused.
+func TestFederationAcrossAccounts(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	const other = "444455556666"
+	rootB := e.iamAs(e.secondAccount(other))
+	providerB := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(rootB.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, providerB)
+	roleA := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("viaB"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn)
+	_, err = e.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleA), RoleSessionName: aws.String("s1"),
+		WebIdentityToken: aws.String(signToken(t, issuer.Keys()[0], issuer.Claims("me", "sts.amazonaws.com")))})
+	wantAPIError(t, err, "InvalidIdentityToken", "No OpenIDConnect provider found in your account")
+
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samlB := aws.ToString(must[*iam.CreateSAMLProviderOutput](t)(rootB.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{
+		Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())})).SAMLProviderArn)
+	roleA2 := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("samlViaB"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML"}]}`, samlB))})).Role.Arn)
+	resp, err := idp.Issue(samltest.Response{Roles: []string{roleA2 + "," + samlB}, SessionName: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.anonSTS().AssumeRoleWithSAML(ctx, &sts.AssumeRoleWithSAMLInput{RoleArn: aws.String(roleA2), PrincipalArn: aws.String(samlB), SAMLAssertion: aws.String(resp)})
+	wantAPIError(t, err, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+}
+
+// TestProviderQuotas: at most 100 OIDC and 100 SAML providers per account.
+func TestProviderQuotas(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+			Url: aws.String(fmt.Sprintf("https://issuer-%d.example.com", i))}))
+		must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{
+			Name: aws.String(fmt.Sprintf("idp-%d", i)), SAMLMetadataDocument: aws.String(idp.Metadata())}))
+	}
+	_, err = e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("https://one-more.example.com")})
+	wantAPIError(t, err, "LimitExceeded", "OpenIdConnectProvidersPerAccount: 100")
+	_, err = e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("one-more"), SAMLMetadataDocument: aws.String(idp.Metadata())})
+	wantAPIError(t, err, "LimitExceeded", "SAMLProvidersPerAccount: 100")
+	list := must[*iam.ListOpenIDConnectProvidersOutput](t)(e.iam.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{}))
+	if len(list.OpenIDConnectProviderList) != 100 {
+		t.Errorf("ListOpenIDConnectProviders returned %d providers, want 100", len(list.OpenIDConnectProviderList))
+	}
+}
