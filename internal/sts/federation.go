@@ -198,36 +198,36 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	var (
 		providerName string // the trust policy's Federated principal
 		keyPrefix    string // the condition keys' prefix: the provider URL without scheme
-		clientIDs    []string
-		thumbprints  []string
-		issuerURL    = issuer
+		claims       *oidc.Claims
 	)
-	if alias, ok := wellKnownIssuers[issuer]; ok {
-		// Well-known providers need no IAM provider; the trust policy's conditions check the audience.
-		providerName, keyPrefix = alias, alias
-	} else {
-		u, insecure := strings.CutPrefix(issuer, "http://")
-		if !insecure {
-			u, _ = strings.CutPrefix(issuer, "https://")
-		}
-		var prov store.OIDCProvider
-		_, err := store.GetJSON(ctx, s.store, store.KindOIDCProvider, account, strings.TrimSuffix(u, "/"), &prov)
-		// The stored key matches without regard to case, but an issuer's path is case-sensitive (tenants of one
-		// IdP may differ only in case): only the exact URL names the provider.
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (prov.URL != strings.TrimSuffix(u, "/") || prov.Insecure != insecure)) || u == issuer {
-			return nil, stsapi.InvalidIdentityToken("No OpenIDConnect provider found in your account for %s", issuer)
-		}
-		if err != nil {
+	u, insecure := strings.CutPrefix(issuer, "http://")
+	if !insecure {
+		u, _ = strings.CutPrefix(issuer, "https://")
+	}
+	u = strings.TrimSuffix(u, "/")
+	var prov store.OIDCProvider
+	found := false
+	if u != "" && u != issuer {
+		_, err := store.GetJSON(ctx, s.store, store.KindOIDCProvider, account, u, &prov)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		providerName = arn.OIDCProvider(roleARN.Partition, account, prov.URL).String()
-		keyPrefix, clientIDs, thumbprints = prov.URL, prov.ClientIDs, prov.Thumbprints
+		// The stored key matches without regard to case, but an issuer's path is case-sensitive (tenants of one
+		// IdP may differ only in case): only the exact URL names the provider.
+		found = err == nil && prov.URL == u && prov.Insecure == insecure
 	}
-	var claims *oidc.Claims
-	if _, ok := wellKnownIssuers[issuer]; ok {
-		claims, err = verifier.VerifyAnyAudience(ctx, issuerURL, in.WebIdentityToken)
-	} else {
-		claims, err = verifier.Verify(ctx, issuerURL, clientIDs, in.WebIdentityToken, oidc.Thumbprints(thumbprints))
+	switch alias, wellKnown := wellKnownIssuers[issuer]; {
+	case found:
+		providerName = arn.OIDCProvider(roleARN.Partition, account, prov.URL).String()
+		keyPrefix = prov.URL
+		claims, err = verifier.Verify(ctx, issuer, prov.ClientIDs, in.WebIdentityToken, oidc.Thumbprints(prov.Thumbprints))
+	case wellKnown:
+		// Well-known providers need no IAM provider; the trust policy names them by host and its conditions
+		// check the audience.
+		providerName, keyPrefix = alias, alias
+		claims, err = verifier.VerifyAnyAudience(ctx, issuer, in.WebIdentityToken)
+	default:
+		return nil, stsapi.InvalidIdentityToken("No OpenIDConnect provider found in your account for %s", issuer)
 	}
 	if err != nil {
 		return nil, oidcError(err)
