@@ -291,9 +291,8 @@ func (v *Verifier) verify(ctx context.Context, issuerURL string, clientIDs []str
 			break
 		}
 	}
-	if c.MatchedAudience == "" && c.AuthorizedParty != "" && slices.Contains(clientIDs, c.AuthorizedParty) {
-		c.MatchedAudience = c.AuthorizedParty
-	}
+	// Only aud is matched against the client ids: azp names the party the token was issued to, not one it is
+	// meant for, and accepting it would let a token meant for another audience through.
 	if anyAudience {
 		c.MatchedAudience = c.Audience[0]
 		if c.AuthorizedParty != "" {
