@@ -80,6 +80,17 @@ func TestVerifyGoodTokens(t *testing.T) {
 	}
 }
 
+// TestTokenWithoutKeyID: a token whose header names no key is tried against every published key of its type.
+func TestTokenWithoutKeyID(t *testing.T) {
+	iss, v, _ := setup(t, true)
+	for _, k := range iss.Keys() {
+		anon := &oidctest.Key{Alg: k.Alg, Priv: k.Priv}
+		if _, err := v.Verify(context.Background(), iss.URL, []string{clientID}, sign(t, anon, iss.Claims("s", clientID))); err != nil {
+			t.Errorf("%s without kid: %v", k.Alg, err)
+		}
+	}
+}
+
 func TestEveryAWSAlgorithm(t *testing.T) {
 	iss, v, clk := setup(t, true)
 	for _, alg := range oidc.Algorithms {
