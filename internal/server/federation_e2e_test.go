@@ -401,6 +401,16 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 				DurationSeconds: aws.Int32(7200), WebIdentityToken: aws.String(signToken(t, rsa, claims(func(map[string]any) {})))})
 			wantAPIError(t, err, "ValidationError", "MaxSessionDuration")
 
+			// A session policy narrows the session below the role's permissions.
+			narrowed := must[*sts.AssumeRoleWithWebIdentityOutput](t)(anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+				RoleArn: aws.String(roleARN), RoleSessionName: aws.String("narrow"), WebIdentityToken: aws.String(signToken(t, rsa, claims(func(map[string]any) {}))),
+				Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}`)}))
+			if narrowed.PackedPolicySize == nil || *narrowed.PackedPolicySize <= 0 {
+				t.Errorf("PackedPolicySize = %v, want a percentage", narrowed.PackedPolicySize)
+			}
+			_, err = e.iamAs(fedCreds(narrowed.Credentials)).ListRoles(ctx, &iam.ListRolesInput{})
+			apiError(t, err, "AccessDenied")
+
 			// The issuer rotates its keys: a token signed with the new key is accepted (the key set is fetched
 			// again), and one signed with a retired key no longer is.
 			clk.advance(15 * time.Second)
