@@ -96,6 +96,8 @@ type Code string
 const (
 	CodeInvalid Code = "InvalidIdentityToken"
 	CodeExpired Code = "ExpiredTokenException"
+	// CodeRejected is a response whose status says the IdP did not authenticate the user.
+	CodeRejected Code = "IDPRejectedClaim"
 )
 
 // Error is a SAML response STS refuses.
@@ -238,6 +240,9 @@ func classify(err error) error {
 	}
 	var iv saml2.ErrInvalidValue
 	if errors.As(err, &iv) {
+		if iv.Key == saml2.StatusCodeTag {
+			return &Error{Code: CodeRejected, Msg: "The identity provider reported that authentication failed: status " + iv.Actual}
+		}
 		if iv.Reason == saml2.ReasonExpired {
 			return &Error{Code: CodeExpired, Msg: "Token is expired: the SAML response's NotOnOrAfter " + iv.Actual + " has passed"}
 		}

@@ -131,6 +131,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"bad session name", issue(t, idp, samltest.Response{SessionName: "a b"}), now, saml.CodeInvalid, "RoleSessionName"},
 		{"session duration too long", issue(t, idp, samltest.Response{Duration: 50000}), now, saml.CodeInvalid, "SessionDuration"},
 		{"not base64", "%%%", now, saml.CodeInvalid, "base64"},
+		{"authentication failed at the IdP", issue(t, idp, samltest.Response{Status: "urn:oasis:names:tc:SAML:2.0:status:Responder"}), now, saml.CodeRejected, "authentication failed"},
 		{"not xml", base64.StdEncoding.EncodeToString([]byte("<nope")), now, saml.CodeInvalid, ""},
 	}
 	for _, tc := range cases {

@@ -540,6 +540,7 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 			}{
 				{"signed by another key", samltest.Response{SignWith: other}, "InvalidIdentityToken", "signature"},
 				{"unsigned", samltest.Response{Unsigned: true}, "InvalidIdentityToken", "unsigned"},
+				{"authentication failed at the IdP", samltest.Response{Status: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"}, "IDPRejectedClaim", "authentication failed"},
 				{"expired", samltest.Response{IssueInstant: time.Now().Add(-time.Hour), NotOnOrAfter: time.Now().Add(-30 * time.Minute)}, "ExpiredTokenException", "expired"},
 				{"wrong audience", samltest.Response{Audience: "urn:other:sp"}, "InvalidIdentityToken", "audience"},
 				{"role not offered", samltest.Response{Roles: []string{"arn:aws:iam::" + testAccount + ":role/Admins," + providerARN}}, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML"},

@@ -307,8 +307,11 @@ func samlError(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	if se.Code == saml.CodeExpired {
+	switch se.Code {
+	case saml.CodeExpired:
 		return stsapi.ExpiredToken("%s", se.Msg)
+	case saml.CodeRejected:
+		return stsapi.IDPRejectedClaim("%s", se.Msg)
 	}
 	return stsapi.InvalidIdentityToken("%s", se.Msg)
 }

@@ -81,6 +81,8 @@ type Response struct {
 	IssueInstant, NotOnOrAfter time.Time
 	// Attributes are further attributes by name.
 	Attributes map[string][]string
+	// Status is the response's StatusCode; success when empty.
+	Status string
 	// Unsigned leaves the assertion unsigned.
 	Unsigned bool
 	// SignWith signs with another IdP's key (to test an untrusted signer).
@@ -187,7 +189,10 @@ func (p *IdP) Issue(r Response) (string, error) {
 	resp.CreateAttr("IssueInstant", ts(r.IssueInstant))
 	resp.CreateAttr("Destination", r.Recipient)
 	resp.CreateElement("saml:Issuer").SetText(r.Issuer)
-	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
+	if r.Status == "" {
+		r.Status = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	}
+	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", r.Status)
 	resp.AddChild(as)
 	doc := etree.NewDocument()
 	doc.SetRoot(resp)
