@@ -254,7 +254,7 @@ func (c *fedClock) advance(d time.Duration) {
 }
 
 // newFedEnv is newEnv with the server's OIDC options and clock set by the test.
-func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Client) *env {
+func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Client, opts ...func(*Config)) *env {
 	t.Helper()
 	st := open(t)
 	box, err := secrets.NewBox(bytes.Repeat([]byte{1}, secrets.KeySize))
@@ -266,7 +266,11 @@ func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Clien
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond, Now: clk.now, OIDCHTTPClient: oidcClient})
+	cfg := Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond, Now: clk.now, OIDCHTTPClient: oidcClient}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	go srv.Run(ctx)
 	hs := httptest.NewServer(srv)
@@ -740,4 +744,38 @@ func TestProviderQuotas(t *testing.T) {
 	if len(list.OpenIDConnectProviderList) != 100 {
 		t.Errorf("ListOpenIDConnectProviders returned %d providers, want 100", len(list.OpenIDConnectProviderList))
 	}
+}
+
+// TestInsecureLoopbackIssuer: a plain-http issuer on a loopback address is usable only when the server was started
+// with OIDCInsecureLoopback (for tests); otherwise IAM refuses its URL.
+func TestInsecureLoopbackIssuer(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	strict := newFedEnv(t, sqliteStore, &fedClock{}, nil)
+	_, err = strict.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})
+	wantAPIError(t, err, "InvalidInput", "https://")
+
+	e := newFedEnv(t, sqliteStore, &fedClock{}, nil, func(c *Config) { c.OIDCInsecureLoopback = true })
+	_, err = e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("http://example.com"), ClientIDList: []string{"sts.amazonaws.com"}})
+	wantAPIError(t, err, "InvalidInput", "https://")
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	if want := "arn:aws:iam::" + testAccount + ":oidc-provider/" + strings.TrimPrefix(issuer.URL, "http://"); providerARN != want {
+		t.Errorf("Arn = %s, want %s", providerARN, want)
+	}
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("local"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, providerARN))})).Role.Arn)
+	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+		WebIdentityToken: aws.String(signToken(t, issuer.Keys()[0], issuer.Claims("me", "sts.amazonaws.com")))}
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, in))
+	// A token claiming the https form of the same issuer does not match the http provider.
+	claims := issuer.Claims("me", "sts.amazonaws.com")
+	claims["iss"] = strings.Replace(issuer.URL, "http://", "https://", 1)
+	in.WebIdentityToken = aws.String(signToken(t, issuer.Keys()[0], claims))
+	_, err = e.anonSTS().AssumeRoleWithWebIdentity(ctx, in)
+	wantAPIError(t, err, "InvalidIdentityToken", "No OpenIDConnect provider found")
 }
