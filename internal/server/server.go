@@ -50,6 +50,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// AuditRetention is how long audit records are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	// ActivityInterval is how often last-used data is written; DefaultActivityInterval when 0.
+	ActivityInterval time.Duration
 }
 
 // Server serves Persona's HTTP API.
@@ -61,6 +65,7 @@ type Server struct {
 	authn   *authn.Authenticator
 	iam     iamapi.Handler
 	sts     stsapi.Handler
+	audit   *auditor
 }
 
 // New returns a Server for cfg.
@@ -83,7 +88,11 @@ func New(cfg Config) *Server {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = time.Second
 	}
+	if cfg.ActivityInterval == 0 {
+		cfg.ActivityInterval = DefaultActivityInterval
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s.audit = newAuditor(s)
 	s.authz = authz.New(cfg.Store)
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
 	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
@@ -94,6 +103,7 @@ func New(cfg Config) *Server {
 
 // Run does the server's background work (noticing other nodes' writes) until ctx is done.
 func (s *Server) Run(ctx context.Context) {
+	go s.runAudit(ctx)
 	s.authz.Watch(ctx, s.cfg.WatchInterval)
 }
 
@@ -139,7 +149,7 @@ func (s *Server) service(name string) *service {
 		}}
 	case "sts":
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
-			return stsapi.Dispatch(ctx, s.sts, action, form, id)
+			return stsapi.Dispatch(ctx, stsRecorder{s.sts}, action, form, id)
 		}}
 	}
 	return nil
@@ -164,8 +174,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
-	rec := &outcome{service: "unknown", action: "unknown"}
+	rec := &outcome{service: "unknown", action: "unknown", audit: s.beginAudit(r, requestID, start)}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
+	if isCloudTrail(r) {
+		s.cloudTrail(w, r, requestID, rec)
+		return
+	}
 
 	svc := &service{name: "iam", namespace: iamapi.Namespace}
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -214,7 +228,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, svc, requestID, rec, awsquery.NewError("MissingAction", http.StatusBadRequest, "Missing Action"))
 		return
 	}
+	ctx = rec.audit.withRequest(ctx, svc.name, action, form)
 	out, err := svc.dispatch(ctx, action, form, requestID)
+	if err == nil {
+		err = s.recordSuccess(ctx, rec.audit)
+	}
 	if err != nil {
 		s.writeError(w, r, svc, requestID, rec, err)
 		return
@@ -236,6 +254,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 			"Persona failed to process the request (request id %s).", requestID)
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
+	s.recordFailure(r, rec, svc.name, apiErr)
 	body := awsquery.EncodeError(apiErr, svc.namespace, requestID)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
