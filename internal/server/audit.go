@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -334,7 +334,7 @@ func (h stsRecorder) GetFederationToken(ctx context.Context, in *stsapi.GetFeder
 // activity gathers last-used data in memory between flushes.
 type activity struct {
 	mu    sync.Mutex
-	keys  map[string]keyUse  // access key id → last use
+	keys  map[string]keyUse   // access key id → last use
 	roles map[roleRef]roleUse // role → last use
 }
 
@@ -390,7 +390,9 @@ func (s *Server) noteActivity(ev audit.Event, errorCode string) {
 	}
 }
 
-func lastPathSegment(resource string) string { return resource[strings.LastIndexByte(resource, '/')+1:] }
+func lastPathSegment(resource string) string {
+	return resource[strings.LastIndexByte(resource, '/')+1:]
+}
 
 // flushActivity writes the gathered last-used data in one transaction. Entities that no longer exist are skipped;
 // a use older than the stored one does not overwrite it.

@@ -17,16 +17,25 @@ import (
 	"github.com/persona-iam/persona/sigv4"
 )
 
-// CloudTrail speaks AWS's JSON 1.1 protocol: POST /, X-Amz-Target names the operation, the body is JSON.
+// CloudTrail speaks AWS's JSON 1.1 protocol: POST /, X-Amz-Target names the operation, the body is JSON. The
+// target is "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.Op" from botocore (the model's target prefix)
+// and "CloudTrail_20131101.Op" from aws-sdk-go-v2.
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
 const (
-	cloudTrailTargetPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+	cloudTrailTargetPrefix = "CloudTrail_20131101."
+	cloudTrailNamespace    = "com.amazonaws.cloudtrail.v20131101."
 	jsonContentType        = "application/x-amz-json-1.1"
 )
 
+// cloudTrailOperation returns the CloudTrail operation r names, and whether it is a CloudTrail call.
+func cloudTrailOperation(r *http.Request) (string, bool) {
+	return strings.CutPrefix(strings.TrimPrefix(r.Header.Get("X-Amz-Target"), cloudTrailNamespace), cloudTrailTargetPrefix)
+}
+
 // isCloudTrail reports whether r is a CloudTrail call.
 func isCloudTrail(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("X-Amz-Target"), cloudTrailTargetPrefix)
+	_, ok := cloudTrailOperation(r)
+	return ok
 }
 
 // jsonError is an error of a JSON 1.1 service: its code (the "__type"), HTTP status and message.
@@ -42,7 +51,7 @@ func (e *jsonError) Error() string { return e.Code + ": " + e.Message }
 // of each account; trails, event data stores and insights are not.
 func (s *Server) cloudTrail(w http.ResponseWriter, r *http.Request, requestID string, rec *outcome) {
 	rec.service = "cloudtrail"
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), cloudTrailTargetPrefix)
+	op, _ := cloudTrailOperation(r)
 	rec.action = "invalid" // metrics label: never a caller-chosen string
 	if op == "LookupEvents" {
 		rec.action = op
