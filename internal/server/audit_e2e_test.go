@@ -23,7 +23,9 @@ import (
 	"github.com/persona-iam/persona/internal/store"
 )
 
-func (e *env) cloudtrailAs(c aws.Credentials) *cloudtrail.Client { return cloudtrail.NewFromConfig(e.cfg(c)) }
+func (e *env) cloudtrailAs(c aws.Credentials) *cloudtrail.Client {
+	return cloudtrail.NewFromConfig(e.cfg(c))
+}
 
 // flushAudit waits until every queued audit record is written.
 func (e *env) flushAudit() {
