@@ -217,3 +217,55 @@ func TestAuditExportFormats(t *testing.T) {
 		t.Errorf("--format xml was accepted: %s", out)
 	}
 }
+
+// TestAuditTail follows the trail with `persona audit tail` while calls are made.
+func TestAuditTail(t *testing.T) {
+	bin := persona(t)
+	dataDir := t.TempDir()
+	srv := serveOn(t, bin, dataDir)
+	tail := exec.Command(bin, "audit", "tail", "--data-dir", dataDir, "--since", "1m")
+	stdout, err := tail.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail.Stderr = os.Stderr
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tail.Process.Kill(); tail.Wait() })
+	lines := make(chan map[string]any)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			var r map[string]any
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				lines <- r
+			}
+		}
+		close(lines)
+	}()
+	for _, n := range []string{"tail-1", "tail-2"} {
+		if _, err := srv.iam().CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	timeout := time.After(30 * time.Second)
+	for len(got) < 2 {
+		select {
+		case r, ok := <-lines:
+			if !ok {
+				t.Fatalf("persona audit tail ended; got %v", got)
+			}
+			if r["eventName"] == "CreateUser" {
+				got = append(got, fmt.Sprint(r["requestParameters"].(map[string]any)["userName"]))
+			}
+		case <-timeout:
+			t.Fatalf("tail printed %v in 30s, want tail-1 and tail-2", got)
+		}
+	}
+	if strings.Join(got, ",") != "tail-1,tail-2" {
+		t.Errorf("tail printed %v, want tail-1,tail-2 in order", got)
+	}
+}
