@@ -53,6 +53,10 @@ type Config struct {
 	WatchInterval time.Duration
 	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
 	Keyring *sts.Keyring
+	// AuditRetention is how long audit records are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	// ActivityInterval is how often last-used data is written; DefaultActivityInterval when 0.
+	ActivityInterval time.Duration
 }
 
 // Server serves Persona's HTTP API.
@@ -65,6 +69,7 @@ type Server struct {
 	iam     iamapi.Handler
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
+	audit   *auditor
 }
 
 // New returns a Server for cfg.
@@ -87,7 +92,11 @@ func New(cfg Config) *Server {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = time.Second
 	}
+	if cfg.ActivityInterval == 0 {
+		cfg.ActivityInterval = DefaultActivityInterval
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s.audit = newAuditor(s)
 	s.authz = authz.New(cfg.Store)
 	if s.cfg.Keyring == nil && cfg.Store != nil && cfg.Box != nil {
 		k, err := sts.OpenKeyring(context.Background(), cfg.Store, cfg.Box)
@@ -116,6 +125,7 @@ func (s *Server) Run(ctx context.Context) {
 	if s.cfg.Keyring != nil {
 		go s.cfg.Keyring.Watch(ctx, s.cfg.WatchInterval)
 	}
+	go s.runAudit(ctx)
 	s.authz.Watch(ctx, s.cfg.WatchInterval)
 }
 
@@ -161,7 +171,7 @@ func (s *Server) service(name string) *service {
 		}}
 	case "sts":
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
-			return stsapi.Dispatch(ctx, s.sts, action, form, id)
+			return stsapi.Dispatch(ctx, stsRecorder{s.sts}, action, form, id)
 		}}
 	}
 	return nil
@@ -186,8 +196,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
-	rec := &outcome{service: "unknown", action: "unknown"}
+	rec := &outcome{service: "unknown", action: "unknown", audit: s.beginAudit(r, requestID, start)}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
+	if isCloudTrail(r) {
+		s.cloudTrail(w, r, requestID, rec)
+		return
+	}
 
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
@@ -240,7 +254,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, svc, requestID, rec, awsquery.NewError("MissingAction", http.StatusBadRequest, "Missing Action"))
 		return
 	}
+	ctx = rec.audit.withRequest(ctx, svc.name, action, form)
 	out, err := svc.dispatch(ctx, action, form, requestID)
+	if err == nil {
+		err = s.recordSuccess(ctx, rec.audit)
+	}
 	if err != nil {
 		s.writeError(w, r, svc, requestID, rec, err)
 		return
@@ -262,6 +280,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 			"Persona failed to process the request (request id %s).", requestID)
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
+	s.recordFailure(r, rec, svc.name, apiErr)
 	body := awsquery.EncodeError(apiErr, svc.namespace, requestID)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
