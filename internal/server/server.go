@@ -26,6 +26,7 @@ import (
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/cache"
 	"github.com/persona-iam/persona/internal/sts"
 	"github.com/persona-iam/persona/sigv4"
 )
@@ -86,7 +87,10 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
 	s.authz = authz.New(cfg.Store)
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
-	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
+	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
+	cached := cache.New(cfg.Store, s.authz.Generation, 0)
+	s.iam = iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.sts = sts.New(sts.Config{Authz: s.authz})
 	s.routes()
 	return s
