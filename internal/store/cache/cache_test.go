@@ -173,7 +173,7 @@ func TestReadRacingAWriteIsNotKept(t *testing.T) {
 	f.under.onGet = func() {
 		f.under.onGet = nil
 		put(t, f.under.Store, "web", `{"v":2}`, false) // the write lands after the read began…
-		f.gen.Add(1)                                    // …and is announced before the read ends
+		f.gen.Add(1)                                   // …and is announced before the read ends
 	}
 	// This read may return either version (it raced), but must not leave v1 behind.
 	get(t, f.c, "web")
