@@ -58,6 +58,23 @@ func MedianRatio(a, b []Summary) float64 {
 	return r[(len(r)-1)/2]
 }
 
+// MedianCPURatio is the median over paired rounds of a[i]'s CPU per request over b[i]'s: with a the ceiling and b
+// Persona, the share of the ceiling's rate Persona would reach if the machine were theirs alone (the load
+// generator's CPU is in both).
+func MedianCPURatio(a, b []Summary) float64 {
+	var r []float64
+	for i := range min(len(a), len(b)) {
+		if b[i].CPUPerRequest() > 0 {
+			r = append(r, float64(a[i].CPUPerRequest())/float64(b[i].CPUPerRequest()))
+		}
+	}
+	if len(r) == 0 {
+		return 0
+	}
+	slices.Sort(r)
+	return r[(len(r)-1)/2]
+}
+
 func cmpFloat(a, b float64) int {
 	switch {
 	case a < b:

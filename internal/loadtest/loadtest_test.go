@@ -74,6 +74,18 @@ func TestMedianAndMedianRatio(t *testing.T) {
 	if got := MedianRatio(rounds(10, 10, 40), rounds(20, 40, 40)); got != 0.5 {
 		t.Errorf("MedianRatio = %v, want 0.5", got)
 	}
+	withCPU := func(s []Summary, cpus ...time.Duration) []Summary {
+		for i := range s {
+			s[i].CPU = cpus[i]
+		}
+		return s
+	}
+	// CPU per request: ceiling 10, 10, 10 µs; Persona 20, 40, 10 µs → ratios 0.5, 0.25, 1 → 0.5.
+	ceil := withCPU(rounds(100, 100, 100), 1000*time.Microsecond, 1000*time.Microsecond, 1000*time.Microsecond)
+	pers := withCPU(rounds(100, 100, 100), 2000*time.Microsecond, 4000*time.Microsecond, 1000*time.Microsecond)
+	if got := MedianCPURatio(ceil, pers); got != 0.5 {
+		t.Errorf("MedianCPURatio = %v, want 0.5", got)
+	}
 	if got := MedianRatio(nil, nil); got != 0 {
 		t.Errorf("MedianRatio of nothing = %v, want 0", got)
 	}
