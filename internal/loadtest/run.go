@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if persona.Temp.AccessKeyID != "" {
 		ceiling.AddKey(persona.Temp.AccessKeyID, persona.Temp.SecretAccessKey)
 	}
-	cl, err := Serve(ceiling)
+	cl, err := Serve("ceiling", ceiling)
 	if err != nil {
 		return nil, err
 	}

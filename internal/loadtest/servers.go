@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -33,14 +34,15 @@ type Local struct {
 // Close stops the server.
 func (l *Local) Close() error { return l.close() }
 
-// Serve serves h on a free loopback port until Close.
-func Serve(h http.Handler) (*Local, error) {
+// Serve serves h on a free loopback port until Close. Its goroutines carry the pprof label server=name, so a CPU
+// profile of a run separates the servers from each other and from the load generator (-tagfocus server=persona).
+func Serve(name string, h http.Handler) (*Local, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	go hs.Serve(ln)
+	go pprof.Do(context.Background(), pprof.Labels("server", name), func(context.Context) { hs.Serve(ln) })
 	addr := ln.Addr().String()
 	return &Local{URL: "http://" + addr, Addr: addr, close: func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -79,7 +81,7 @@ func StartPersona(ctx context.Context, dir string) (*PersonaServer, error) {
 	srv := server.New(server.Config{Store: st, Box: box, Logger: logger})
 	runCtx, cancel := context.WithCancel(context.Background())
 	go srv.Run(runCtx)
-	l, err := Serve(srv)
+	l, err := Serve("persona", srv)
 	if err != nil {
 		cancel()
 		st.Close()
