@@ -18,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/persona-iam/persona/internal/agent"
 	"github.com/persona-iam/persona/internal/authn"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
+	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
@@ -61,6 +63,9 @@ type Server struct {
 	authn   *authn.Authenticator
 	iam     iamapi.Handler
 	sts     stsapi.Handler
+	ec2     *ec2.Service
+	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+	exchangeVerifier sigv4.Verifier
 }
 
 // New returns a Server for cfg.
@@ -88,6 +93,7 @@ func New(cfg Config) *Server {
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
 	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.sts = sts.New(sts.Config{Authz: s.authz})
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
 	s.routes()
 	return s
 }
@@ -102,6 +108,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("POST "+agent.ExchangePath, s.instanceCredentials)
 	s.mux.HandleFunc("/", s.api)
 }
 
@@ -129,6 +136,8 @@ type service struct {
 	name      string
 	namespace string
 	dispatch  func(ctx context.Context, action string, form map[string][]string, requestID string) ([]byte, error)
+	// encodeError writes the service's error document; awsquery.EncodeError when nil.
+	encodeError func(e *awsquery.Error, namespace, requestID string) []byte
 }
 
 func (s *Server) service(name string) *service {
@@ -141,6 +150,8 @@ func (s *Server) service(name string) *service {
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
 			return stsapi.Dispatch(ctx, s.sts, action, form, id)
 		}}
+	case "ec2":
+		return s.ec2Service()
 	}
 	return nil
 }
@@ -236,7 +247,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 			"Persona failed to process the request (request id %s).", requestID)
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
-	body := awsquery.EncodeError(apiErr, svc.namespace, requestID)
+	encode := awsquery.EncodeError
+	if svc.encodeError != nil {
+		encode = svc.encodeError
+	}
+	body := encode(apiErr, svc.namespace, requestID)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(apiErr.HTTPStatus)
