@@ -58,4 +58,3 @@ func loadProfile(ctx context.Context, r store.Reader, partition, account, name s
 	p.role = &role{Name: ro.Name, ID: ro.ID, TrustPolicy: ro.TrustPolicy, ARN: arn.Role(partition, account, rpath, ro.Name).String()}
 	return p, nil
 }
-
