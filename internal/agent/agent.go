@@ -177,9 +177,10 @@ func (a *Agent) Refresh(ctx context.Context) time.Time {
 	defer a.mu.Unlock()
 	a.lastAttempt = now
 	var refused *ExchangeError
-	if errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500 && refused.Status != 429 {
-		// The server refused the identity itself (revoked, deregistered): the operator cut this host off, so the
-		// cached credentials stop being served too. Only an unreachable or failing server is ridden out.
+	if errors.As(err, &refused) && (refused.Status == 401 || refused.Status == 403) {
+		// The server refused the identity itself (terminated, reset, bad secret): the operator cut this host off,
+		// so the cached credentials stop being served too. Anything else (unreachable, 5xx, a proxy's 404) is an
+		// outage and is ridden out.
 		a.cfg.Logger.Error("instance identity refused by the server; no longer serving credentials", "err", err)
 		a.grant, a.lastErr = nil, err
 		a.failures++
