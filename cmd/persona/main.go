@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), policyCommand())
+	root.AddCommand(serveCommand(), policyCommand(), agentCommand(), credentialProcessCommand(), instanceCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "persona:", err)
 		os.Exit(1)
