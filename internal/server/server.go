@@ -18,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/persona-iam/persona/internal/agent"
 	"github.com/persona-iam/persona/internal/authn"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
+	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
@@ -71,6 +73,9 @@ type Server struct {
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 	audit   *auditor
+	ec2     *ec2.Service
+	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+	exchangeVerifier sigv4.Verifier
 }
 
 // New returns a Server for cfg.
@@ -120,6 +125,7 @@ func New(cfg Config) *Server {
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
 	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
 	s.jsonRoutes()
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
 	s.routes()
 	return s
 }
@@ -138,6 +144,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("POST "+agent.ExchangePath, s.instanceCredentials)
 	s.mux.HandleFunc("/", s.api)
 }
 
@@ -165,6 +172,8 @@ type service struct {
 	name      string
 	namespace string
 	dispatch  func(ctx context.Context, action string, form map[string][]string, requestID string) ([]byte, error)
+	// encodeError writes the service's error document; awsquery.EncodeError when nil.
+	encodeError func(e *awsquery.Error, namespace, requestID string) []byte
 }
 
 func (s *Server) service(name string) *service {
@@ -177,6 +186,8 @@ func (s *Server) service(name string) *service {
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
 			return stsapi.Dispatch(ctx, stsRecorder{s.sts}, action, form, id)
 		}}
+	case "ec2":
+		return s.ec2Service()
 	}
 	return nil
 }
@@ -285,7 +296,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
 	s.recordFailure(r, rec, svc.name, apiErr)
-	body := awsquery.EncodeError(apiErr, svc.namespace, requestID)
+	encode := awsquery.EncodeError
+	if svc.encodeError != nil {
+		encode = svc.encodeError
+	}
+	body := encode(apiErr, svc.namespace, requestID)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(apiErr.HTTPStatus)
