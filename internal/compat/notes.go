@@ -14,7 +14,7 @@ var notes = map[string]Note{
 	"iam:SimulatePrincipalPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned; a ResourceHandlingOption " +
 		"groups an action's resources into one result but does not check that the scenario's required resources are given; " +
 		"OrganizationsDecisionDetail appears only when an SCP source is configured."},
-	"iam:CreateServiceLinkedRole":           {Text: "Service-linked roles may wait: no AWS service runs against Persona to use them."},
-	"iam:DeleteServiceLinkedRole":           {Text: "Service-linked roles may wait."},
+	"iam:CreateServiceLinkedRole":            {Text: "Service-linked roles may wait: no AWS service runs against Persona to use them."},
+	"iam:DeleteServiceLinkedRole":            {Text: "Service-linked roles may wait."},
 	"iam:GetServiceLinkedRoleDeletionStatus": {Text: "Service-linked roles may wait."},
 }
