@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -106,7 +107,13 @@ func (b *builder) document(root *jvalue) (*Document, error) {
 		case "Statement":
 			stmt = m.val
 		default:
-			return nil, b.errf(m.keyOff, "", "unknown top-level element "+strconv.Quote(m.key)+suggestName(m.key, topLevel))
+			msg := "unknown top-level element " + strconv.Quote(m.key) + suggestName(m.key, topLevel)
+			if slices.Contains(statementElements, m.key) {
+				// A statement pasted without its policy around it, as tutorials often show trust policies.
+				msg += "; this looks like a single statement: a policy wraps its statements as " +
+					`{"Version": "2012-10-17", "Statement": [ ... ]}`
+			}
+			return nil, b.errf(m.keyOff, "", msg)
 		}
 	}
 	if stmt == nil {

@@ -44,6 +44,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad Version", `{"Version": "2012-10-18", "Statement": {}}`, `line 1, column 13: Version: must be "2012-10-17" or "2008-10-17", found "2012-10-18"`},
 		{"Version not a string", `{"Version": 2012, "Statement": {}}`, `line 1, column 13: Version: must be a string, found a number`},
 		{"unknown top-level element", `{"Statment": []}`, `line 1, column 2: unknown top-level element "Statment"`},
+		// The learners' notes show trust statements without the policy around them; IAM rejects them.
+		{"a bare statement", "{\n  \"Effect\": \"Allow\",\n  \"Principal\": {\"Service\": \"ec2.amazonaws.com\"},\n  \"Action\": \"sts:AssumeRole\"\n}",
+			`line 2, column 3: unknown top-level element "Effect"; this looks like a single statement: a policy wraps its statements as {"Version": "2012-10-17", "Statement": [ ... ]}`},
 		{"top-level element in wrong case", `{"statement": []}`, `line 1, column 2: unknown top-level element "statement" (element names are case-sensitive: did you mean "Statement"?)`},
 		{"unknown statement element", `{"Statement": {"Effect": "Allow", "Actions": "s3:*"}}`, `line 1, column 35: Statement: unknown statement element "Actions"`},
 		{"lower-case effect value", `{"Statement": {"Effect": "allow", "Action": "s3:*"}}`, `line 1, column 26: Statement.Effect: must be "Allow" or "Deny", found "allow"`},
