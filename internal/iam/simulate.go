@@ -118,29 +118,29 @@ func invalid(err error) error {
 	return err
 }
 
-// run evaluates every action on every resource and returns the page of results Marker and MaxItems select.
+// run evaluates the page of results Marker and MaxItems select.
 func (s *Service) run(sim *simulator.Simulation, actions, resources []string, option, marker string, max *int32) (*iamapi.SimulatePolicyResponse, error) {
-	all, err := sim.Run(actions, resources, option)
-	if err != nil {
-		return nil, invalid(err)
-	}
 	start := 0
 	if marker != "" {
 		n, err := strconv.Atoi(marker)
-		if err != nil || n <= 0 || n >= len(all) {
+		if err != nil || n <= 0 {
 			return nil, iamapi.InvalidInput("Marker %s does not continue this simulation: pass the Marker of the previous page.", marker)
 		}
 		start = n
 	}
-	end := start + maxItems(max)
+	page, total, err := sim.Page(actions, resources, option, start, maxItems(max))
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if start >= total && start > 0 {
+		return nil, iamapi.InvalidInput("Marker %s does not continue this simulation: pass the Marker of the previous page.", marker)
+	}
 	out := &iamapi.SimulatePolicyResponse{IsTruncated: new(bool)}
-	if end < len(all) {
+	if end := start + len(page); end < total {
 		*out.IsTruncated = true
 		out.Marker = strconv.Itoa(end)
-	} else {
-		end = len(all)
 	}
-	for _, r := range all[start:end] {
+	for _, r := range page {
 		out.EvaluationResults = append(out.EvaluationResults, evaluationResult(r))
 	}
 	return out, nil

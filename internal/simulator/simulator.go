@@ -131,14 +131,22 @@ var ResourceHandlingOptions = map[string]bool{
 // ResourceSpecificResult and the missing context keys move there, as IAM answers. With an option, each action
 // gets one result over all the scenario's resources.
 func (s *Simulation) Run(actions, resources []string, option string) ([]Result, error) {
+	out, _, err := s.Page(actions, resources, option, 0, -1)
+	return out, err
+}
+
+// Page is Run limited to the results [start, start+n) (n < 0: all that follow), with the total number of
+// results. Only the page is evaluated, so the cost of a call is bounded by its page size however many actions
+// and resources the input lists.
+func (s *Simulation) Page(actions, resources []string, option string, start, n int) ([]Result, int, error) {
 	for _, a := range actions {
 		svc, name, ok := strings.Cut(a, ":")
 		if !ok || svc == "" || name == "" || strings.ContainsAny(a, "*?") {
-			return nil, inputErr("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
+			return nil, 0, inputErr("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
 		}
 	}
 	if option != "" && !ResourceHandlingOptions[option] {
-		return nil, inputErr("ResourceHandlingOption %s is not one of the supported scenarios.", option)
+		return nil, 0, inputErr("ResourceHandlingOption %s is not one of the supported scenarios.", option)
 	}
 	explicit := len(resources) > 0
 	if !explicit {
@@ -147,17 +155,24 @@ func (s *Simulation) Run(actions, resources []string, option string) ([]Result, 
 	if s.Set.SCPs != nil {
 		s.allowAll = allowEverything
 	}
+	total := len(actions)
+	if option == "" {
+		total *= len(resources)
+	}
+	end := total
+	if n >= 0 && start+n < total {
+		end = start + n
+	}
 	var results []Result
-	for _, a := range actions {
+	for i := start; i < end; i++ {
 		if option != "" {
-			results = append(results, s.scenario(a, resources))
+			results = append(results, s.scenario(actions[i], resources))
 			continue
 		}
-		for _, r := range resources {
-			results = append(results, s.result(a, r, explicit && r != "*"))
-		}
+		r := resources[i%len(resources)]
+		results = append(results, s.result(actions[i/len(resources)], r, explicit && r != "*"))
 	}
-	return results, nil
+	return results, total, nil
 }
 
 // evaluate decides action on resource.
