@@ -328,6 +328,8 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 			must[*iam.PutGroupPolicyOutput](t)(e.iam.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("readers"), PolicyName: aws.String("no-keys"), PolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:ListAccessKeys","Resource":"*"}]}`)}))
 			must[*iam.AddUserToGroupOutput](t)(e.iam.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("readers"), UserName: aws.String("bob")}))
+			// The group's managed policy is attached to bob directly too: its statement is still reported once.
+			must[*iam.AttachUserPolicyOutput](t)(e.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String("arn:aws:iam::aws:policy/IAMReadOnlyAccess")}))
 			bobARN := "arn:aws:iam::" + testAccount + ":user/bob"
 
 			out := must[*iam.SimulatePrincipalPolicyOutput](t)(e.iam.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,7 +281,11 @@ func (s *Simulation) details(req *policy.Request) (*BoundaryDetail, *Organizatio
 // statements turns the engine's deciding statements into MatchedStatements.
 func (s *Simulation) statements(refs []policy.StatementRef) []Statement {
 	out := make([]Statement, 0, len(refs))
-	for _, ref := range refs {
+	for i, ref := range refs {
+		// A managed policy attached both to a user and to one of its groups is one policy: report its statement once.
+		if slices.ContainsFunc(refs[:i], func(r policy.StatementRef) bool { return r.PolicyID == ref.PolicyID && r.Index == ref.Index }) {
+			continue
+		}
 		src, ok := s.names[ref.PolicyID]
 		if !ok {
 			src = source{id: ref.PolicyID, typ: TypeNone}
