@@ -109,9 +109,8 @@ func (b *builder) document(root *jvalue) (*Document, error) {
 		default:
 			msg := "unknown top-level element " + strconv.Quote(m.key) + suggestName(m.key, topLevel)
 			if slices.Contains(statementElements, m.key) {
-				// A statement pasted without its policy around it, as tutorials often show trust policies.
-				msg += "; this looks like a single statement: a policy wraps its statements as " +
-					`{"Version": "2012-10-17", "Statement": [ ... ]}`
+				// A lone statement, as notes and answers often quote one.
+				msg += ` (it belongs in a statement: this looks like a single statement; wrap it as {"Version": "2012-10-17", "Statement": [ … ]})`
 			}
 			return nil, b.errf(m.keyOff, "", msg)
 		}

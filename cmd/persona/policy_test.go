@@ -48,7 +48,7 @@ func TestValidateSeedMistakes(t *testing.T) {
 			kind:      policy.KindTrust,
 			body:      "{\n  \"Effect\": \"Allow\",\n  \"Principal\": {\n    \"Service\": \"lambda.amazonaws.com\"\n  },\n  \"Action\": \"sts:AssumeRole\"\n}",
 			wantErr:   true,
-			wantParts: []string{"line 2, column 3", `unknown top-level element "Effect"`, "single statement", `"Statement": [ ... ]`},
+			wantParts: []string{"line 2, column 3", `unknown top-level element "Effect"`, "single statement", `"Version": "2012-10-17", "Statement": [`},
 		},
 		{
 			// Seeds 002 and 004 keep placeholders for the other account.
@@ -71,6 +71,14 @@ func TestValidateSeedMistakes(t *testing.T) {
 			kind:      policy.KindIdentity,
 			body:      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::123456789012:role/Admin","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`,
 			wantParts: []string{"no findings"},
+		},
+		{
+			// One learner's notes carry their policies with non-breaking spaces, as pasted from a blog.
+			name:      "non-breaking spaces from a web page",
+			kind:      policy.KindTrust,
+			body:      "{\n\u00a0 \"Version\": \"2012-10-17\",\n\u00a0 \"Statement\": []\n}",
+			wantErr:   true,
+			wantParts: []string{"line 2, column 1", "non-breaking space"},
 		},
 		{
 			name:      "a good trust policy",

@@ -99,7 +99,7 @@ var handlers = map[string]reflect.Type{}
 // StatusOf returns the status of op in svc and the note that goes with it.
 func StatusOf(svc Service, op string) (Status, string) {
 	n := notes[svc.Key+":"+op]
-	if !implemented(svc.Handler, op) {
+	if !implemented(svc.Handler, op) && !servedWithoutHandler[svc.Key+":"+op] {
 		return NotImplemented, n.Text
 	}
 	if n.Partial {

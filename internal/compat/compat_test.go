@@ -42,6 +42,7 @@ func TestStatusFromCode(t *testing.T) {
 		{"written, with a note of what is missing", iamSvc, "SimulatePrincipalPolicy", Partial},
 		{"no such method", iamSvc, "NoSuchOperation", NotImplemented},
 		{"no code for the service", Service{Key: "organizations"}, "CreateAccount", NotImplemented},
+		{"served without a handler type", Service{Key: "cloudtrail"}, "LookupEvents", Implemented},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +77,11 @@ func TestModelsComplete(t *testing.T) {
 	for k := range notes {
 		if !ops[k] {
 			t.Errorf("notes.go names %s, which no model has", k)
+		}
+	}
+	for k := range servedWithoutHandler {
+		if !ops[k] {
+			t.Errorf("servedWithoutHandler names %s, which no model has", k)
 		}
 	}
 }

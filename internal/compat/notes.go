@@ -18,3 +18,10 @@ var notes = map[string]Note{
 	"iam:DeleteServiceLinkedRole":            {Text: "Service-linked roles may wait."},
 	"iam:GetServiceLinkedRoleDeletionStatus": {Text: "Service-linked roles may wait."},
 }
+
+// servedWithoutHandler lists operations a service serves without a handler type to reflect on: the CloudTrail
+// JSON 1.1 endpoint in internal/server/cloudtrail.go answers LookupEvents itself. Keep it to what that code
+// dispatches; a service with a handler type belongs in handlers instead.
+var servedWithoutHandler = map[string]bool{
+	"cloudtrail:LookupEvents": true,
+}
