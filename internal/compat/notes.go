@@ -9,11 +9,9 @@ type Note struct {
 // notes is kept by hand, keyed "service:Operation". Say precisely what is missing, so a user knows before relying
 // on it; remove the entry when the gap is closed.
 var notes = map[string]Note{
-	"iam:SimulateCustomPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned; a ResourceHandlingOption " +
-		"groups an action's resources into one result but does not check that the scenario's required resources are given."},
-	"iam:SimulatePrincipalPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned; a ResourceHandlingOption " +
-		"groups an action's resources into one result but does not check that the scenario's required resources are given; " +
-		"OrganizationsDecisionDetail appears only when an SCP source is configured."},
+	"iam:SimulateCustomPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned."},
+	"iam:SimulatePrincipalPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned; " +
+		"OrganizationsDecisionDetail appears only when an SCP source is configured (iam.Config.SCPs)."},
 	"iam:CreateServiceLinkedRole":            {Text: "Service-linked roles may wait: no AWS service runs against Persona to use them."},
 	"iam:DeleteServiceLinkedRole":            {Text: "Service-linked roles may wait."},
 	"iam:GetServiceLinkedRoleDeletionStatus": {Text: "Service-linked roles may wait."},

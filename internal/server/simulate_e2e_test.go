@@ -267,6 +267,8 @@ func TestSimulateCustomPolicyDecisions(t *testing.T) {
 			{"two values for a single-valued type", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ActionNames: []string{"s3:GetObject"},
 				ContextEntries: []types.ContextEntry{{ContextKeyName: aws.String("aws:SourceIp"), ContextKeyValues: []string{"10.0.0.1", "10.0.0.2"}, ContextKeyType: types.ContextKeyTypeEnumIp}}}, "ipList"},
 			{"bad resource owner", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ResourceOwner: aws.String("arn:aws:iam::12:root"), ActionNames: []string{"s3:GetObject"}}, "ResourceOwner"},
+			{"scenario without its resources", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ActionNames: []string{"ec2:RunInstances"},
+				ResourceHandlingOption: aws.String("EC2-VPC-EBS"), ResourceArns: []string{"arn:aws:ec2:us-east-1:111122223333:instance/*"}}, "requires the image resource"},
 			{"bad marker", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, Marker: aws.String("7"), ActionNames: []string{"s3:GetObject"}}, "Marker"},
 		}
 		for _, tt := range tests {

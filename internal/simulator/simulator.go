@@ -120,11 +120,35 @@ type Result struct {
 	ResourceSpecificResults           []ResourceResult     `json:"ResourceSpecificResults,omitempty"`
 }
 
-// ResourceHandlingOptions are the EC2 scenarios the simulator knows.
+// ResourceHandlingOptions are the EC2 scenarios the simulator knows, with the resource types each requires among
+// the ResourceArns (EC2-Classic's scenarios went with EC2-Classic).
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
-var ResourceHandlingOptions = map[string]bool{
-	"EC2-VPC-InstanceStore": true, "EC2-VPC-InstanceStore-Subnet": true, "EC2-VPC-EBS": true, "EC2-VPC-EBS-Subnet": true,
-	"EC2-Classic-InstanceStore": true, "EC2-Classic-EBS": true,
+var ResourceHandlingOptions = map[string][]string{
+	"EC2-VPC-InstanceStore":        {"instance", "image", "security-group", "network-interface"},
+	"EC2-VPC-InstanceStore-Subnet": {"instance", "image", "security-group", "network-interface", "subnet"},
+	"EC2-VPC-EBS":                  {"instance", "image", "security-group", "network-interface", "volume"},
+	"EC2-VPC-EBS-Subnet":           {"instance", "image", "security-group", "network-interface", "subnet", "volume"},
+}
+
+// checkScenario enforces the presence of the resources a scenario requires, as the simulator does.
+func checkScenario(option string, resources []string) error {
+	required, ok := ResourceHandlingOptions[option]
+	if !ok {
+		return inputErr("ResourceHandlingOption %s is not one of the supported scenarios (EC2-VPC-InstanceStore, EC2-VPC-InstanceStore-Subnet, EC2-VPC-EBS, EC2-VPC-EBS-Subnet).", option)
+	}
+	for _, typ := range required {
+		found := false
+		for _, r := range resources {
+			if a, err := arn.Parse(r); err == nil && a.Service == "ec2" && strings.HasPrefix(a.Resource, typ+"/") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return inputErr("ResourceHandlingOption %s requires the %s resource (arn:aws:ec2:REGION:ACCOUNT:%s/ID) among ResourceArns.", option, typ, typ)
+		}
+	}
+	return nil
 }
 
 // Run evaluates every action on every resource ("*" when resources is empty). Without a ResourceHandlingOption
@@ -146,8 +170,10 @@ func (s *Simulation) Page(actions, resources []string, option string, start, n i
 			return nil, 0, inputErr("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
 		}
 	}
-	if option != "" && !ResourceHandlingOptions[option] {
-		return nil, 0, inputErr("ResourceHandlingOption %s is not one of the supported scenarios.", option)
+	if option != "" {
+		if err := checkScenario(option, resources); err != nil {
+			return nil, 0, err
+		}
 	}
 	explicit := len(resources) > 0
 	if !explicit {

@@ -91,3 +91,34 @@ func TestPageEvaluatesOnlyThePage(t *testing.T) {
 		t.Errorf("page mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestScenario: a ResourceHandlingOption requires its resources, and gives one result per action over all of them,
+// allowed only when every resource is.
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
+func TestScenario(t *testing.T) {
+	sim := &Simulation{Caller: policy.Caller{Type: policy.CallerUser, Account: "111122223333"}, Owner: "111122223333"}
+	sim.Set.Identity = []*policy.Policy{sim.Name(policy.MustCompile([]byte(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","NotResource":"arn:aws:ec2:*:*:volume/*"}]}`), policy.KindIdentity, "p"), "p", TypeIAMPolicy)}
+	base := []string{"arn:aws:ec2:us-east-1:111122223333:instance/*", "arn:aws:ec2:us-east-1::image/ami-1", "arn:aws:ec2:us-east-1:111122223333:security-group/sg-1",
+		"arn:aws:ec2:us-east-1:111122223333:network-interface/*"}
+	res, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-VPC-InstanceStore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].EvalDecision != "allowed" || len(res[0].ResourceSpecificResults) != 4 || res[0].EvalResourceName != "" {
+		t.Errorf("instance store scenario = %+v, want one allowed result over 4 resources", res)
+	}
+	if _, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-VPC-EBS"); err == nil || !strings.Contains(err.Error(), "requires the volume resource") {
+		t.Errorf("EBS scenario without a volume: err = %v", err)
+	}
+	res, err = sim.Run([]string{"ec2:RunInstances"}, append(base, "arn:aws:ec2:us-east-1:111122223333:volume/*"), "EC2-VPC-EBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].EvalDecision != "implicitDeny" || res[0].ResourceSpecificResults[4].EvalResourceDecision != "implicitDeny" || len(res[0].MatchedStatements) != 0 {
+		t.Errorf("EBS scenario with a denied volume = %+v, want implicitDeny from the volume", res[0])
+	}
+	if _, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-Classic-EBS"); err == nil {
+		t.Error("an EC2-Classic scenario was accepted")
+	}
+}
