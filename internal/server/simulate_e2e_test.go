@@ -483,7 +483,15 @@ func TestGetContextKeys(t *testing.T) {
 		t.Errorf("custom keys mismatch (-want +got):\n%s", diff)
 	}
 	_, err := e.iam.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{`{"Statement":`}})
-	apiError(t, err, "InvalidInput")
+	if ae := apiError(t, err, "InvalidInput"); !strings.Contains(ae.ErrorMessage(), "PolicyInputList.1 is not a valid policy: line 1, column 14") {
+		t.Errorf("message = %q", ae.ErrorMessage())
+	}
+	// Any kind of policy can be listed: a bucket policy's keys too.
+	out = must[*iam.GetContextKeysForCustomPolicyOutput](t)(e.iam.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`}}))
+	if diff := cmp.Diff([]string{"aws:SecureTransport"}, out.ContextKeyNames); diff != "" {
+		t.Errorf("bucket policy keys mismatch (-want +got):\n%s", diff)
+	}
 
 	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("saanvi")}))
 	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("dba")}))

@@ -450,13 +450,13 @@ func IsAccountID(s string) bool {
 	return true
 }
 
-// ContextKeyNames lists the context keys of the policies, each once ignoring case, in order: the answer of
-// GetContextKeysFor*Policy.
-func ContextKeyNames(ps []*policy.Policy) []string {
+// ContextKeyNames merges lists of context keys (Policy.ContextKeys, Document.ContextKeys), each key once ignoring
+// case, in order: the answer of GetContextKeysFor*Policy.
+func ContextKeyNames(lists ...[]string) []string {
 	out := []string{}
 	seen := map[string]bool{}
-	for _, p := range ps {
-		for _, k := range p.ContextKeys() {
+	for _, l := range lists {
+		for _, k := range l {
 			if lk := strings.ToLower(k); !seen[lk] {
 				seen[lk] = true
 				out = append(out, k)
