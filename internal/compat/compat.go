@@ -18,14 +18,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/sts"
 )
 
-// models.json lists the operations of the services whose models the wire codec does not carry (Organizations,
-// CloudTrail), extracted from botocore by `go run ./gen -refresh`.
+// models.json lists the operations of the services whose models the wire codecs do not carry (CloudTrail),
+// extracted from botocore by `go run ./gen -refresh`.
 //
 //go:embed models.json
 var modelsJSON []byte
@@ -82,18 +83,23 @@ func Services() ([]Service, error) {
 	for n := range stsapi.Operations {
 		stsOps = append(stsOps, n)
 	}
+	orgOps := make([]string, 0, len(orgsapi.Operations))
+	for n := range orgsapi.Operations {
+		orgOps = append(orgOps, n)
+	}
 	return []Service{
 		{Key: "iam", Model: Model{Title: "AWS Identity and Access Management (IAM)", Version: "2010-05-08", Protocol: "query", Operations: iamOps},
 			Handler: reflect.TypeOf((*iam.Service)(nil))},
 		{Key: "sts", Model: Model{Title: "AWS Security Token Service (STS)", Version: "2011-06-15", Protocol: "query", Operations: stsOps},
 			Handler: reflect.TypeOf((*sts.Service)(nil))},
-		{Key: "organizations", Model: extra["organizations"], Handler: handlers["organizations"]},
+		{Key: "organizations", Model: Model{Title: "AWS Organizations", Version: "2016-11-28", Protocol: "json", Operations: orgOps},
+			Handler: handlers["organizations"]},
 		{Key: "cloudtrail", Model: extra["cloudtrail"], Scope: []string{"LookupEvents"}, Handler: handlers["cloudtrail"]},
 	}, nil
 }
 
-// handlers holds the implementations of services whose code has no generated Handler yet; a service added to
-// Persona registers its type here so that the document sees it.
+// handlers holds the handler types of services not wired above: when the Organizations service lands, register
+// reflect.TypeOf((*orgs.Service)(nil)) under "organizations" and run go generate.
 var handlers = map[string]reflect.Type{}
 
 // StatusOf returns the status of op in svc and the note that goes with it.
