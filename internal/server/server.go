@@ -27,6 +27,7 @@ import (
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/sts"
+	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
 )
 
@@ -50,6 +51,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
+	Keyring *sts.Keyring
 }
 
 // Server serves Persona's HTTP API.
@@ -86,9 +89,21 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
 	s.authz = authz.New(cfg.Store)
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
+	if s.cfg.Keyring == nil && cfg.Store != nil && cfg.Box != nil {
+		k, err := sts.OpenKeyring(context.Background(), cfg.Store, cfg.Box)
+		if err != nil {
+			// Fail closed: without a ring no temporary credential is issued or accepted.
+			cfg.Logger.Error("session-token keyring unavailable; temporary credentials are refused", "err", err)
+		}
+		s.cfg.Keyring = k
+	}
+	var ring *token.Ring
+	if s.cfg.Keyring != nil {
+		ring = s.cfg.Keyring.Ring()
+	}
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
 	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Authz: s.authz})
+	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
 	s.jsonRoutes()
 	s.routes()
 	return s
@@ -96,6 +111,9 @@ func New(cfg Config) *Server {
 
 // Run does the server's background work (noticing other nodes' writes) until ctx is done.
 func (s *Server) Run(ctx context.Context) {
+	if s.cfg.Keyring != nil {
+		go s.cfg.Keyring.Watch(ctx, s.cfg.WatchInterval)
+	}
 	s.authz.Watch(ctx, s.cfg.WatchInterval)
 }
 
