@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 )
 
 // awsCLIJSON runs the aws CLI (e.awsCLI, sts_cli_test.go) with the access key and returns its JSON output.
@@ -83,5 +86,36 @@ func TestOrganizationsWithAWSCLI(t *testing.T) {
 	_, err := e.awsCLIJSON(t, e.root, "organizations", "create-organization")
 	if err == nil || !strings.Contains(err.Error(), "AlreadyInOrganizationException") {
 		t.Errorf("second create-organization: %v, want AlreadyInOrganizationException", err)
+	}
+
+	// An administrator of the management account steps into the new account with `aws sts assume-role` and
+	// works there.
+	admin := e.userWithKey("cli-admin")
+	ctx := context.Background()
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("cli-admin"), PolicyName: aws.String("assume"),
+		PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "arn:aws:iam::*:role/OrganizationAccountAccessRole"))}))
+	var assumed map[string]any
+	waitAllowedCode(t, "AccessDenied", func() error {
+		assumed, err = e.awsCLIJSON(t, admin, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+account+":role/OrganizationAccountAccessRole", "--role-session-name", "cli")
+		if err != nil && strings.Contains(err.Error(), "(AccessDenied)") {
+			return &smithy.GenericAPIError{Code: "AccessDenied", Message: err.Error()}
+		}
+		return err
+	})
+	c := assumed["Credentials"].(map[string]any)
+	session := aws.Credentials{AccessKeyID: fmt.Sprint(c["AccessKeyId"]), SecretAccessKey: fmt.Sprint(c["SecretAccessKey"]), SessionToken: fmt.Sprint(c["SessionToken"])}
+	roles, err := e.awsCLIJSON(t, session, "iam", "list-roles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := roles["Roles"].([]any); len(rs) != 1 || rs[0].(map[string]any)["Arn"] != "arn:aws:iam::"+account+":role/OrganizationAccountAccessRole" {
+		t.Errorf("list-roles in the new account = %v", rs)
+	}
+	member, err := e.awsCLIJSON(t, session, "organizations", "describe-organization")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := member["Organization"].(map[string]any)["MasterAccountId"]; got != testAccount {
+		t.Errorf("describe-organization from the member: management account %v", got)
 	}
 }
