@@ -87,6 +87,12 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 		fail(err)
 		return
 	}
+	if !targetSigned(r, s.cfg.Now()) {
+		// The operation is named by a header: unsigned, a man in the middle could turn a signed call into another
+		// operation on the same body. Every SDK and the aws CLI sign it; Persona requires it.
+		fail(awsjson.CommonErrors["IncompleteSignatureException"].Newf("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."))
+		return
+	}
 	if scoped != svc.name {
 		// AWS's words when a request for one service is signed for another.
 		fail(awsjson.CommonErrors["InvalidSignatureException"].Newf("Credential should be scoped to correct service: '%s'. ", svc.name))
@@ -166,4 +172,19 @@ func jsonWireError(err error, svc *jsonService) *awsjson.Error {
 		return &awsjson.Error{Code: qe.Code, Message: qe.Message, HTTPStatus: qe.HTTPStatus, Sender: qe.Sender}
 	}
 	return nil
+}
+
+// targetSigned reports whether X-Amz-Target is among the request's signed headers (checked after authentication,
+// so the list is the one the signature covers).
+func targetSigned(r *http.Request, now time.Time) bool {
+	req, err := sigv4.Parse(r, now)
+	if err != nil {
+		return false
+	}
+	for _, h := range strings.Split(req.SignedHeaders, ";") {
+		if h == "x-amz-target" {
+			return true
+		}
+	}
+	return false
 }

@@ -333,6 +333,24 @@ func TestJSONProtocolErrors(t *testing.T) {
 		{"wrong member type", orgsTarget + "ListAccounts", awsjsonCT, `{"MaxResults":"ten"}`, "organizations", 400, "SerializationException"},
 		{"missing required member", orgsTarget + "DescribeAccount", awsjsonCT, `{}`, "organizations", 400, "InvalidInputException"},
 	}
+	t.Run("target not signed", func(t *testing.T) {
+		// Signed without X-Amz-Target, which is then added: the operation would be unauthenticated.
+		req, _ := http.NewRequest(http.MethodPost, e.url, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", awsjsonCT)
+		sum := sha256.Sum256([]byte("{}"))
+		if err := v4.NewSigner().SignHTTP(context.Background(), e.root, req, hex.EncodeToString(sum[:]), "organizations", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", orgsTarget+"ListAccounts")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 400 || resp.Header.Get("x-amzn-ErrorType") != "IncompleteSignatureException" {
+			t.Errorf("got %d %s, want 400 IncompleteSignatureException", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+		}
+	})
 	signer := v4.NewSigner()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
