@@ -96,8 +96,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 		fail(awsjson.UnknownOperation())
 		return
 	}
-	rec.service, rec.action = svc.name, op
 	known := svc.operations[op] != nil
+	rec.service, rec.action = svc.name, "invalid" // metrics label: never a caller-chosen string
+	if known {
+		rec.action = op
+	}
 	rec.audit.pending.Update(func(ev *audit.Event) {
 		ev.Source = svc.source
 		if known {
