@@ -58,6 +58,13 @@ func (s *Server) jsonRoutes() {
 	}
 }
 
+// jsonOperation reports whether action is an operation of a JSON 1.1 service Persona routes, and so a metrics
+// label (metrics.go).
+func jsonOperation(action string) bool {
+	_, ok := orgsapi.Operations[action]
+	return ok
+}
+
 // hideMembers replaces, at any depth, the values of members named in sensitive (model names, matched on their
 // lower camel case form as records write them) with audit.Hidden, as CloudTrail withholds an account's email.
 func hideMembers(m map[string]any, sensitive map[string]bool) map[string]any {
@@ -92,12 +99,12 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	}
 	fail := func(err error) { s.writeJSONError(w, r, svc, requestID, rec, err) }
 	if svc == nil {
-		rec.action = "invalid"
+		rec.action = "unknown"
 		fail(awsjson.UnknownOperation())
 		return
 	}
 	known := svc.operations[op] != nil
-	rec.service, rec.action = svc.name, "invalid" // metrics label: never a caller-chosen string
+	rec.service, rec.action = svc.name, "unknown" // metrics label: never a caller-chosen string
 	if known {
 		rec.action = op
 	}
@@ -183,7 +190,7 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, svc *jso
 		apiErr = awsjson.CommonErrors["InternalFailure"].Newf("Persona failed to process the request (request id %s).", requestID)
 	}
 	if apiErr.Code == "UnknownOperationException" {
-		rec.action = "invalid"
+		rec.action = "unknown"
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
 	s.recordFailure(r, rec, rec.service, &awsquery.Error{Code: apiErr.Code, Message: apiErr.Message, HTTPStatus: apiErr.HTTPStatus, Sender: apiErr.Sender})

@@ -386,6 +386,43 @@ func TestJSONProtocolErrors(t *testing.T) {
 	}
 }
 
+// TestJSONMetricsLabelsBounded pins down that a caller cannot grow the metrics' label set with operation names of
+// its choosing, even on requests that fail authentication before the operation is looked up.
+func TestJSONMetricsLabelsBounded(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	req, _ := http.NewRequest(http.MethodPost, e.url, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.Attacker0123456789")
+	req.Header.Set("Content-Type", awsjsonCT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "Attacker0123456789") {
+		t.Error("the caller's operation name became a metrics label")
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `action="unknown",service="organizations"`) {
+		t.Errorf("no request counted as unknown (status %d):\n%s", resp.StatusCode, body)
+	}
+	// Known operations keep their names.
+	must[*organizations.CreateOrganizationOutput](t)(e.orgsAs(e.root).CreateOrganization(context.Background(), &organizations.CreateOrganizationInput{}))
+	resp, err = http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ = io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `action="CreateOrganization",service="organizations"`) {
+		t.Errorf("CreateOrganization not counted under its name")
+	}
+}
+
 const awsjsonCT = "application/x-amz-json-1.1"
 
 // TestOrganizationsConcurrentCreateAccount races CreateAccount calls for one email address: exactly one account
