@@ -22,6 +22,7 @@ import (
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/orgs"
 	"github.com/persona-iam/persona/internal/sts"
 )
 
@@ -93,14 +94,10 @@ func Services() ([]Service, error) {
 		{Key: "sts", Model: Model{Title: "AWS Security Token Service (STS)", Version: "2011-06-15", Protocol: "query", Operations: stsOps},
 			Handler: reflect.TypeOf((*sts.Service)(nil))},
 		{Key: "organizations", Model: Model{Title: "AWS Organizations", Version: "2016-11-28", Protocol: "json", Operations: orgOps},
-			Handler: handlers["organizations"]},
-		{Key: "cloudtrail", Model: extra["cloudtrail"], Scope: []string{"LookupEvents"}, Handler: handlers["cloudtrail"]},
+			Handler: reflect.TypeOf((*orgs.Service)(nil))},
+		{Key: "cloudtrail", Model: extra["cloudtrail"], Scope: []string{"LookupEvents"}},
 	}, nil
 }
-
-// handlers holds the handler types of services not wired above: when the Organizations service lands, register
-// reflect.TypeOf((*orgs.Service)(nil)) under "organizations" and run go generate.
-var handlers = map[string]reflect.Type{}
 
 // StatusOf returns the status of op in svc and the note that goes with it.
 func StatusOf(svc Service, op string) (Status, string) {
