@@ -12,6 +12,9 @@ var notes = map[string]Note{
 	"iam:SimulateCustomPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned."},
 	"iam:SimulatePrincipalPolicy": {Partial: true, Text: "EvalDecisionDetails (the cross-account summary) is not returned; " +
 		"OrganizationsDecisionDetail appears only when an SCP source is configured (iam.Config.SCPs)."},
+	"iam:GetPolicyVersion": {Partial: true, Text: "An AWS-managed policy has only its current (default) version; " +
+		"AWS also keeps its older versions."},
+	"iam:ListPolicyVersions":                 {Partial: true, Text: "An AWS-managed policy lists only its current (default) version."},
 	"iam:CreateServiceLinkedRole":            {Text: "Service-linked roles may wait: no AWS service runs against Persona to use them."},
 	"iam:DeleteServiceLinkedRole":            {Text: "Service-linked roles may wait."},
 	"iam:GetServiceLinkedRoleDeletionStatus": {Text: "Service-linked roles may wait."},

@@ -75,7 +75,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 	rec, err := load(ctx, r, store.KindRole, p.Account, name, &role)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.roleARN(p.Account, "/", name), extra); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "role", name)
 		}
 		return nil, rec, iamapi.NoSuchEntity("The role with name %s cannot be found.", name)
 	}
@@ -83,7 +83,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.roleARN(p.Account, role.Path, role.Name), mergeKeys(resourceTagKeys(role.Tags), extra)); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "role", role.Name)
 	}
 	return &role, rec, nil
 }
