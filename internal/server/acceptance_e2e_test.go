@@ -620,7 +620,9 @@ func TestAcceptanceAccessDeniedNamesResource(t *testing.T) {
 	acceptFixture(t, e)
 	nobody := e.iamAs(e.newUser("nobody", ""))
 	who := "User: arn:aws:iam::" + testAccount + ":user/nobody is not authorized to perform: "
-	because := func(action string) string { return " because no identity-based policy allows the " + action + " action" }
+	because := func(action string) string {
+		return " because no identity-based policy allows the " + action + " action"
+	}
 	for _, tc := range []struct {
 		name string
 		call func() error
