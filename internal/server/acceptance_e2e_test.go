@@ -781,3 +781,68 @@ func TestAcceptanceIdentifiers(t *testing.T) {
 		t.Errorf("GetRole by another case returned %s, want the stored name Rl", aws.ToString(got.RoleName))
 	}
 }
+
+// TestAcceptancePermissionsBoundaryOperations drives Put/Delete{User,Role}PermissionsBoundary: a boundary caps an
+// administrator at once and lifting it restores the grant; iam:PermissionsBoundary lets a delegated administrator
+// hand out only one boundary; errors as AWS answers them. Both backends.
+func TestAcceptancePermissionsBoundaryOperations(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, open)
+			ctx := context.Background()
+			readOnly := aws.String("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+			dev := e.iamAs(e.newUser("dev", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`))
+			must[*iam.CreateUserOutput](t)(dev.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("first")}))
+
+			must[*iam.PutUserPermissionsBoundaryOutput](t)(e.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("dev"), PermissionsBoundary: readOnly}))
+			got := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})).User
+			if got.PermissionsBoundary == nil || aws.ToString(got.PermissionsBoundary.PermissionsBoundaryArn) != *readOnly ||
+				got.PermissionsBoundary.PermissionsBoundaryType != types.PermissionsBoundaryAttachmentTypePolicy {
+				t.Errorf("GetUser PermissionsBoundary = %+v", got.PermissionsBoundary)
+			}
+			must[*iam.ListUsersOutput](t)(dev.ListUsers(ctx, &iam.ListUsersInput{}))
+			_, err := dev.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("second")})
+			ae := apiError(t, err, "AccessDenied")
+			if want := "User: arn:aws:iam::" + testAccount + ":user/dev is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::" + testAccount +
+				":user/second because no permissions boundary allows the iam:CreateUser action"; ae.ErrorMessage() != want {
+				t.Errorf("message = %q\nwant      %q", ae.ErrorMessage(), want)
+			}
+			must[*iam.DeleteUserPermissionsBoundaryOutput](t)(e.iam.DeleteUserPermissionsBoundary(ctx, &iam.DeleteUserPermissionsBoundaryInput{UserName: aws.String("dev")}))
+			must[*iam.CreateUserOutput](t)(dev.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("second")}))
+			if got := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})).User; got.PermissionsBoundary != nil {
+				t.Errorf("after DeleteUserPermissionsBoundary: %+v", got.PermissionsBoundary)
+			}
+
+			// Roles: set, shown by GetRole, cleared.
+			must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+			must[*iam.PutRolePermissionsBoundaryOutput](t)(e.iam.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String("r"), PermissionsBoundary: readOnly}))
+			role := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")})).Role
+			if role.PermissionsBoundary == nil || aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn) != *readOnly {
+				t.Errorf("GetRole PermissionsBoundary = %+v", role.PermissionsBoundary)
+			}
+			must[*iam.DeleteRolePermissionsBoundaryOutput](t)(e.iam.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("r")}))
+			if role := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")})).Role; role.PermissionsBoundary != nil {
+				t.Errorf("after DeleteRolePermissionsBoundary: %+v", role.PermissionsBoundary)
+			}
+
+			// A delegated administrator may set only the boundary its policy names.
+			delegate := e.iamAs(e.newUser("delegate", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PutRolePermissionsBoundary","Resource":"*",
+				"Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}}}]}`))
+			must[*iam.PutRolePermissionsBoundaryOutput](t)(delegate.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String("r"), PermissionsBoundary: readOnly}))
+			_, err = delegate.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String("r"), PermissionsBoundary: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")})
+			ae = apiError(t, err, "AccessDenied")
+			if want := "iam:PutRolePermissionsBoundary on resource: role r"; !strings.Contains(ae.ErrorMessage(), want) {
+				t.Errorf("message = %q, want it to contain %q", ae.ErrorMessage(), want)
+			}
+
+			_, err = e.iam.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String("ghost"), PermissionsBoundary: readOnly})
+			if ae := apiError(t, err, "NoSuchEntity"); ae.ErrorMessage() != "The role with name ghost cannot be found." {
+				t.Errorf("message = %q", ae.ErrorMessage())
+			}
+			_, err = e.iam.DeleteUserPermissionsBoundary(ctx, &iam.DeleteUserPermissionsBoundaryInput{UserName: aws.String("ghost")})
+			apiError(t, err, "NoSuchEntity")
+			_, err = e.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("dev"), PermissionsBoundary: aws.String(acceptPolicyARN("missing"))})
+			apiError(t, err, "InvalidInput")
+		})
+	}
+}
