@@ -846,3 +846,74 @@ func TestAcceptancePermissionsBoundaryOperations(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptanceQuotas pins the per-entity quotas of https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+// with AWS's LimitExceeded wording ("Cannot exceed quota for PoliciesPerRole: 10").
+func TestAcceptanceQuotas(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	c := e.iam
+	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")}))
+	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}))
+	awsPolicies := must[*iam.ListPoliciesOutput](t)(c.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: types.PolicyScopeTypeAws, PathPrefix: aws.String("/"), MaxItems: aws.Int32(11)})).Policies
+	for i := range 10 {
+		must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: awsPolicies[i].Arn}))
+		must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: awsPolicies[i].Arn}))
+		must[*iam.AttachGroupPolicyOutput](t)(c.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: awsPolicies[i].Arn}))
+		must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String(fmt.Sprint("member-of-", i))}))
+		must[*iam.AddUserToGroupOutput](t)(c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{UserName: aws.String("u"), GroupName: aws.String(fmt.Sprint("member-of-", i))}))
+	}
+	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("eleventh")}))
+	resource := func(n int) string { // a statement of about n non-white-space characters
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("b", n) + `"}]}`
+	}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		msg  string
+	}{
+		{"PoliciesPerRole", func() error {
+			_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: awsPolicies[10].Arn})
+			return err
+		}, "Cannot exceed quota for PoliciesPerRole: 10"},
+		{"PoliciesPerUser", func() error {
+			_, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: awsPolicies[10].Arn})
+			return err
+		}, "Cannot exceed quota for PoliciesPerUser: 10"},
+		{"PoliciesPerGroup", func() error {
+			_, err := c.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: awsPolicies[10].Arn})
+			return err
+		}, "Cannot exceed quota for PoliciesPerGroup: 10"},
+		{"GroupsPerUser", func() error {
+			_, err := c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{UserName: aws.String("u"), GroupName: aws.String("eleventh")})
+			return err
+		}, "Cannot exceed quota for GroupsPerUser: 10"},
+		{"PolicySize", func() error {
+			_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("huge"), PolicyDocument: aws.String(resource(6144))})
+			return err
+		}, "Cannot exceed quota for PolicySize: 6144"},
+		{"RolePolicySize", func() error {
+			_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("huge"), PolicyDocument: aws.String(resource(10240))})
+			return err
+		}, "Maximum policy size of 10240 bytes exceeded for role r"},
+		{"GroupPolicySize", func() error {
+			_, err := c.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("g"), PolicyName: aws.String("huge"), PolicyDocument: aws.String(resource(5120))})
+			return err
+		}, "Maximum policy size of 5120 bytes exceeded for group g"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			ae := apiError(t, err, "LimitExceeded")
+			if ae.ErrorMessage() != tc.msg {
+				t.Errorf("message = %q, want %q", ae.ErrorMessage(), tc.msg)
+			}
+			if got := httpStatus(err); got != 409 {
+				t.Errorf("HTTP status = %d, want 409", got)
+			}
+		})
+	}
+	// Just under the sizes is accepted: white space does not count.
+	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("big"),
+		PolicyDocument: aws.String(strings.Replace(resource(10240-120), `"Version"`, strings.Repeat(" \n", 500)+`"Version"`, 1))}))
+}
