@@ -122,6 +122,9 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	}
 	respondWith(ctx, func() any { return &iamapi.CreateRoleOutput{Role: s.roleOut(p.Account, &role)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := s.checkTrustPrincipals(ctx, tx, in.AssumeRolePolicyDocument); err != nil {
+			return err
+		}
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {
 				return err
@@ -245,6 +248,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateA
 			return err
 		}
 		if err := checkPolicy(in.PolicyDocument, policy.KindTrust); err != nil {
+			return err
+		}
+		if err := s.checkTrustPrincipals(ctx, tx, in.PolicyDocument); err != nil {
 			return err
 		}
 		role.TrustPolicy = in.PolicyDocument

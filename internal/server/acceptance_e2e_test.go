@@ -917,3 +917,57 @@ func TestAcceptanceQuotas(t *testing.T) {
 	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("big"),
 		PolicyDocument: aws.String(strings.Replace(resource(10240-120), `"Version"`, strings.Repeat(" \n", 500)+`"Version"`, 1))}))
 }
+
+// TestAcceptanceTrustPolicyPrincipals pins IAM's check of a trust policy's "AWS" principals when it is saved: a user
+// or role that does not exist, or any group, is MalformedPolicyDocument `Invalid principal in policy: "AWS":"ARN"`
+// (AWS's wording); existing principals, account ids and accounts this server does not host are accepted.
+func TestAcceptanceTrustPolicyPrincipals(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol"), Path: aws.String("/staff/")}))
+	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("Developers")}))
+	trust := func(principal string) *string {
+		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + principal + `"},"Action":"sts:AssumeRole"}]}`)
+	}
+	acct := "arn:aws:iam::" + testAccount + ":"
+	for _, tc := range []struct {
+		name, principal string
+		ok              bool
+	}{
+		{"existing user", acct + "user/staff/carol", true},
+		{"account root", acct + "root", true},
+		{"account id", testAccount, true},
+		{"account this server does not host", "arn:aws:iam::999988887777:user/anyone", true},
+		{"user that does not exist", acct + "user/ghost", false},
+		{"existing user under the wrong path", acct + "user/carol", false},
+		{"role that does not exist", acct + "role/ghost", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := aws.String("trusting-" + strings.NewReplacer(" ", "-").Replace(tc.name))
+			_, err := e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: trust(tc.principal)})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("CreateRole: %v", err)
+				}
+				return
+			}
+			ae := apiError(t, err, "MalformedPolicyDocument")
+			if want := `Invalid principal in policy: "AWS":"` + tc.principal + `"`; ae.ErrorMessage() != want {
+				t.Errorf("message = %q, want %q", ae.ErrorMessage(), want)
+			}
+			if got := httpStatus(err); got != 400 {
+				t.Errorf("HTTP status = %d, want 400", got)
+			}
+		})
+	}
+	// A group is never a principal: the policy validator refuses it, saying where.
+	_, err := e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("trusting-group"), AssumeRolePolicyDocument: trust(acct + "group/Developers")})
+	apiError(t, err, "MalformedPolicyDocument")
+	// UpdateAssumeRolePolicy checks the same way and leaves the stored policy alone when it refuses.
+	_, err = e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("trusting-existing-user"), PolicyDocument: trust(acct + "role/ghost")})
+	apiError(t, err, "MalformedPolicyDocument")
+	got := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("trusting-existing-user")})).Role
+	if doc, _ := url.QueryUnescape(aws.ToString(got.AssumeRolePolicyDocument)); doc != *trust(acct + "user/staff/carol") {
+		t.Errorf("trust policy after a refused update = %s", doc)
+	}
+}
