@@ -30,6 +30,7 @@ const (
 	defaultMaxSessionDuration   = 3600
 	roleDescriptionMaxRunes     = 1000
 	permissionsBoundaryTypeName = "PermissionsBoundaryPolicy"
+	serviceLinkedRolePath       = "/aws-service-role/"
 )
 
 func (s *Service) roleARN(account, path, name string) string {
@@ -98,6 +99,10 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	path := pathOrRoot(in.Path)
 	if err := s.authorize(ctx, "CreateRole", s.roleARN(p.Account, path, in.RoleName), requestTagKeys(in.Tags, in.PermissionsBoundary)); err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(path, serviceLinkedRolePath) {
+		// Roles there are service-linked, made by CreateServiceLinkedRole and protected from change.
+		return nil, iamapi.InvalidInput("Path prefix '%s' can only be used for AWS Service linked Roles", serviceLinkedRolePath)
 	}
 	if utf8.RuneCountInString(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)

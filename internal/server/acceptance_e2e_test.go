@@ -231,7 +231,11 @@ func TestAcceptanceErrors(t *testing.T) {
 			return err
 		}, "ValidationError", 400, `1 validation error detected: Value '1' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`},
 
-		// InvalidInput, 400.
+		// InvalidInput, 400. AWS: "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles".
+		{"CreateRole under the service-linked path", func(ctx context.Context, c *iam.Client) error {
+			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("AWSServiceRoleForECS"), Path: aws.String("/aws-service-role/ecs.amazonaws.com/"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
+			return err
+		}, "InvalidInput", 400, "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles"},
 		{"policy ARN that is not one", func(ctx context.Context, c *iam.Client) error {
 			_, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: aws.String("arn:aws:s3:::not-a-policy-at-all")})
 			return err
