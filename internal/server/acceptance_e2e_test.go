@@ -236,6 +236,7 @@ func TestAcceptanceErrors(t *testing.T) {
 			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("AWSServiceRoleForECS"), Path: aws.String("/aws-service-role/ecs.amazonaws.com/"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
 			return err
 		}, "InvalidInput", 400, "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles"},
+		// An ARN that names no IAM policy is answered like a missing policy.
 		{"policy ARN that is not one", func(ctx context.Context, c *iam.Client) error {
 			_, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: aws.String("arn:aws:s3:::not-a-policy-at-all")})
 			return err
