@@ -99,9 +99,10 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if seq != last {
-			if last != -1 {
-				a.Invalidate()
-			}
+			// Invalidate on the first reading too: the server may have served (and cached) requests before
+			// this first tick, and another node may have written since; a baseline taken after that write would
+			// otherwise keep the stale cache forever.
+			a.Invalidate()
 			last = seq
 		}
 	}
