@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -571,4 +572,31 @@ func TestUserRenameCarriesCredentials(t *testing.T) {
 	if err := svc.VerifyMFA(ctx, testAccount, "daniel", aws.ToString(dev.SerialNumber), totpAt(t, seed, now.Add(30*time.Second))); err != nil {
 		t.Errorf("VerifyMFA after rename: %v", err)
 	}
+}
+
+// TestSTSWithRealMFA passes codes of an enabled virtual MFA device to STS (wired to iam.Service.VerifyMFA): a
+// code works once, and the session it opens satisfies aws:MultiFactorAuthPresent.
+func TestSTSWithRealMFA(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"), PolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`)}))
+	key := must[*iam.CreateAccessKeyOutput](t)(e.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})).AccessKey
+	alice := aws.Credentials{AccessKeyID: aws.ToString(key.AccessKeyId), SecretAccessKey: aws.ToString(key.SecretAccessKey)}
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice")})).VirtualMFADevice
+	seed := string(dev.Base32StringSeed)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: dev.SerialNumber,
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+
+	_, err := e.iamAs(alice).ListRoles(ctx, &iam.ListRolesInput{})
+	apiError(t, err, "AccessDenied")
+	code := totpAt(t, seed, now.Add(30*time.Second))
+	out := must[*sts.GetSessionTokenOutput](t)(e.stsAs(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: dev.SerialNumber, TokenCode: aws.String(code)}))
+	session := aws.Credentials{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+	must[*iam.ListRolesOutput](t)(e.iamAs(session).ListRoles(ctx, &iam.ListRolesInput{}))
+	// The same code a second time is a replay.
+	_, err = e.stsAs(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: dev.SerialNumber, TokenCode: aws.String(code)})
+	apiError(t, err, "AccessDenied")
 }

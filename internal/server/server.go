@@ -101,8 +101,9 @@ func New(cfg Config) *Server {
 		ring = s.cfg.Keyring.Ring()
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
+	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	s.iam = iamSvc
+	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now, MFA: iamSvc.VerifyMFA})
 	s.routes()
 	return s
 }
