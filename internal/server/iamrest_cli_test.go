@@ -26,7 +26,9 @@ func TestAWSCLIIAMRest(t *testing.T) {
 	}
 	dir := t.TempDir()
 
-	var ip struct{ InstanceProfile struct{ InstanceProfileName, InstanceProfileId, Arn string } }
+	var ip struct {
+		InstanceProfile struct{ InstanceProfileName, InstanceProfileId, Arn string }
+	}
 	if err := json.Unmarshal([]byte(cli("iam", "create-instance-profile", "--instance-profile-name", "cli-ip")), &ip); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,9 @@ func TestAWSCLIIAMRest(t *testing.T) {
 	now := time.Now()
 	cli("iam", "enable-mfa-device", "--user-name", "cli-user", "--serial-number", dev.VirtualMFADevice.SerialNumber,
 		"--authentication-code1", totpAt(t, string(seed), now.Add(-30*time.Second)), "--authentication-code2", totpAt(t, string(seed), now))
-	var listed struct{ MFADevices []struct{ UserName, SerialNumber string } }
+	var listed struct {
+		MFADevices []struct{ UserName, SerialNumber string }
+	}
 	if err := json.Unmarshal([]byte(cli("iam", "list-mfa-devices", "--user-name", "cli-user")), &listed); err != nil || len(listed.MFADevices) != 1 {
 		t.Errorf("list-mfa-devices = %+v (%v)", listed, err)
 	}

@@ -600,3 +600,30 @@ func TestSTSWithRealMFA(t *testing.T) {
 	_, err = e.stsAs(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: dev.SerialNumber, TokenCode: aws.String(code)})
 	apiError(t, err, "AccessDenied")
 }
+
+// TestVerifyPassword checks the console sign-in hook: one error for every failure, and the use recorded where
+// GetUser and the credential report show it.
+func TestVerifyPassword(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	svc := e.srv.iam.(*persiam.Service)
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("erin")}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("nopass")}))
+	must[*iam.CreateLoginProfileOutput](t)(e.iam.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("erin"), Password: aws.String("Correct-Horse-1"), PasswordResetRequired: true}))
+	for _, c := range []struct{ user, pw string }{{"erin", "wrong"}, {"nopass", "Correct-Horse-1"}, {"ghost", "Correct-Horse-1"}} {
+		if _, err := svc.VerifyPassword(ctx, testAccount, c.user, c.pw); err != persiam.ErrSignInFailed {
+			t.Errorf("VerifyPassword(%s, %s) = %v, want ErrSignInFailed", c.user, c.pw, err)
+		}
+	}
+	if _, err := svc.VerifyPassword(ctx, "999988887777", "erin", "Correct-Horse-1"); err != persiam.ErrSignInFailed {
+		t.Errorf("another account: %v", err)
+	}
+	check, err := svc.VerifyPassword(ctx, testAccount, "erin", "Correct-Horse-1")
+	if err != nil || !check.ResetRequired || check.Expired {
+		t.Fatalf("VerifyPassword = %+v, %v; want reset required", check, err)
+	}
+	u := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("erin")})).User
+	if u.PasswordLastUsed == nil || time.Since(*u.PasswordLastUsed) > time.Minute {
+		t.Errorf("PasswordLastUsed = %v", u.PasswordLastUsed)
+	}
+}
