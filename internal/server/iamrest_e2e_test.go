@@ -627,3 +627,51 @@ func TestVerifyPassword(t *testing.T) {
 		t.Errorf("PasswordLastUsed = %v", u.PasswordLastUsed)
 	}
 }
+
+// TestMFADeviceLimits: eight devices per user at most, and a device in use cannot be enabled for another user.
+func TestMFADeviceLimits(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u1")}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u2")}))
+	now := time.Now()
+	enable := func(user string, dev *types.VirtualMFADevice) error {
+		seed := string(dev.Base32StringSeed)
+		_, err := e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String(user), SerialNumber: dev.SerialNumber,
+			AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))})
+		return err
+	}
+	var first *types.VirtualMFADevice
+	for i := 0; i < 9; i++ {
+		dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(fmt.Sprintf("d%d", i))})).VirtualMFADevice
+		err := enable("u1", dev)
+		switch {
+		case i == 0:
+			first = dev
+			fallthrough
+		case i < 8:
+			if err != nil {
+				t.Fatalf("device %d: %v", i, err)
+			}
+		default:
+			ae := apiError(t, err, "LimitExceeded")
+			if ae.ErrorMessage() != "Cannot exceed quota for MFADevicesPerUser: 8" {
+				t.Errorf("message = %q", ae.ErrorMessage())
+			}
+		}
+	}
+	ae := apiError(t, enable("u2", first), "EntityAlreadyExists")
+	if ae.ErrorMessage() != "MFA Device is already in use." {
+		t.Errorf("message = %q", ae.ErrorMessage())
+	}
+	_, err := e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("u2"), SerialNumber: first.SerialNumber})
+	apiError(t, err, "NoSuchEntity")
+	page := must[*iam.ListMFADevicesOutput](t)(e.iam.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("u1"), MaxItems: aws.Int32(5)}))
+	if len(page.MFADevices) != 5 || !page.IsTruncated {
+		t.Errorf("first page: %d devices, truncated %v", len(page.MFADevices), page.IsTruncated)
+	}
+	page = must[*iam.ListMFADevicesOutput](t)(e.iam.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("u1"), Marker: page.Marker}))
+	if len(page.MFADevices) != 3 || page.IsTruncated {
+		t.Errorf("second page: %d devices, truncated %v", len(page.MFADevices), page.IsTruncated)
+	}
+}
