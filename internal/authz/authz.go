@@ -99,9 +99,8 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if seq != last {
-			// Invalidate on the first reading too: the server may have served (and cached) requests before
-			// this first tick, and another node may have written since; a baseline taken after that write would
-			// otherwise keep the stale cache forever.
+			// Invalidate on the first reading too: a write made by another node after this node cached a
+			// principal but before the first tick would otherwise never be noticed.
 			a.Invalidate()
 			last = seq
 		}
