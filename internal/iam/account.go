@@ -36,9 +36,9 @@ const (
 	awsManagedPolicyARNPrefixPattern = ":iam::aws:policy/"
 )
 
-// Kinds of the identity-provider records (kept by the federation part of IAM), counted as GetAccountSummary's
+// The identity-provider kinds, counted as GetAccountSummary's
 // Providers.
-var providerKinds = []store.Kind{"oidc-provider", "saml-provider"}
+var providerKinds = []store.Kind{store.KindOIDCProvider, store.KindSAMLProvider}
 
 // GetAccountSummary reports the account's IAM entity counts and quotas.
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
