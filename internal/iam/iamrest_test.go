@@ -334,3 +334,36 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// FuzzPageTagsMarker checks that any marker either is refused or yields a page within the tags, no larger than
+// asked, whose next marker continues right after it.
+func FuzzPageTagsMarker(f *testing.F) {
+	f.Add("2", int32(2), 5)
+	f.Add("-1", int32(0), 0)
+	f.Add("99999999999999999999", int32(1), 50)
+	f.Fuzz(func(t *testing.T, marker string, max int32, n int) {
+		if n < 0 || n > 50 {
+			return
+		}
+		tags := make([]store.Tag, n)
+		for i := range tags {
+			tags[i] = store.Tag{Key: strconv.Itoa(i)}
+		}
+		page, trunc, next, err := pageTags(tags, marker, &max)
+		if err != nil {
+			return
+		}
+		if len(page) > maxItems(&max) {
+			t.Fatalf("page of %d, max %d", len(page), maxItems(&max))
+		}
+		if *trunc != (next != "") {
+			t.Fatalf("IsTruncated %v with marker %q", *trunc, next)
+		}
+		if len(page) > 0 && next != "" {
+			last, _ := strconv.Atoi(page[len(page)-1].Key)
+			if next != strconv.Itoa(last+1) {
+				t.Fatalf("next marker %q after key %d", next, last)
+			}
+		}
+	})
+}
