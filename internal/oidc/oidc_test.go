@@ -80,6 +80,25 @@ func TestVerifyGoodTokens(t *testing.T) {
 	}
 }
 
+// TestVerifyAnyAudience: for the well-known providers the audience is left to the trust policy; the matched
+// audience is azp when the token has one.
+func TestVerifyAnyAudience(t *testing.T) {
+	iss, v, _ := setup(t, true)
+	c, err := v.VerifyAnyAudience(context.Background(), iss.URL, sign(t, iss.Keys()[0], iss.Claims("s", "some-app")))
+	if err != nil || c.MatchedAudience != "some-app" {
+		t.Fatalf("VerifyAnyAudience = %+v, %v", c, err)
+	}
+	claims := iss.Claims("s", "some-app")
+	claims["azp"] = "web-client"
+	c, err = v.VerifyAnyAudience(context.Background(), iss.URL, sign(t, iss.Keys()[0], claims))
+	if err != nil || c.MatchedAudience != "web-client" || c.AuthorizedParty != "web-client" {
+		t.Fatalf("VerifyAnyAudience with azp = %+v, %v", c, err)
+	}
+	// Verify with client ids does not accept a token whose only link to them is azp.
+	_, err = v.Verify(context.Background(), iss.URL, []string{"web-client"}, sign(t, iss.Keys()[0], claims))
+	wantCode(t, err, oidc.CodeInvalidToken, "Incorrect token audience")
+}
+
 // TestTokenWithoutKeyID: a token whose header names no key is tried against every published key of its type.
 func TestTokenWithoutKeyID(t *testing.T) {
 	iss, v, _ := setup(t, true)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -254,7 +255,7 @@ func (c *fedClock) advance(d time.Duration) {
 }
 
 // newFedEnv is newEnv with the server's OIDC options and clock set by the test.
-func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Client) *env {
+func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Client, opts ...func(*Config)) *env {
 	t.Helper()
 	st := open(t)
 	box, err := secrets.NewBox(bytes.Repeat([]byte{1}, secrets.KeySize))
@@ -266,7 +267,11 @@ func newFedEnv(t *testing.T, open backend, clk *fedClock, oidcClient *http.Clien
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond, Now: clk.now, OIDCHTTPClient: oidcClient})
+	cfg := Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond, Now: clk.now, OIDCHTTPClient: oidcClient}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	go srv.Run(ctx)
 	hs := httptest.NewServer(srv)
@@ -739,5 +744,98 @@ func TestProviderQuotas(t *testing.T) {
 	list := must[*iam.ListOpenIDConnectProvidersOutput](t)(e.iam.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{}))
 	if len(list.OpenIDConnectProviderList) != 100 {
 		t.Errorf("ListOpenIDConnectProviders returned %d providers, want 100", len(list.OpenIDConnectProviderList))
+	}
+}
+
+// TestInsecureLoopbackIssuer: a plain-http issuer on a loopback address is usable only when the server was started
+// with OIDCInsecureLoopback (for tests); otherwise IAM refuses its URL.
+func TestInsecureLoopbackIssuer(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	strict := newFedEnv(t, sqliteStore, &fedClock{}, nil)
+	_, err = strict.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})
+	wantAPIError(t, err, "InvalidInput", "https://")
+
+	e := newFedEnv(t, sqliteStore, &fedClock{}, nil, func(c *Config) { c.OIDCInsecureLoopback = true })
+	_, err = e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("http://example.com"), ClientIDList: []string{"sts.amazonaws.com"}})
+	wantAPIError(t, err, "InvalidInput", "https://")
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	if want := "arn:aws:iam::" + testAccount + ":oidc-provider/" + strings.TrimPrefix(issuer.URL, "http://"); providerARN != want {
+		t.Errorf("Arn = %s, want %s", providerARN, want)
+	}
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("local"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, providerARN))})).Role.Arn)
+	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+		WebIdentityToken: aws.String(signToken(t, issuer.Keys()[0], issuer.Claims("me", "sts.amazonaws.com")))}
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, in))
+	// A token claiming the https form of the same issuer does not match the http provider.
+	claims := issuer.Claims("me", "sts.amazonaws.com")
+	claims["iss"] = strings.Replace(issuer.URL, "http://", "https://", 1)
+	in.WebIdentityToken = aws.String(signToken(t, issuer.Keys()[0], claims))
+	_, err = e.anonSTS().AssumeRoleWithWebIdentity(ctx, in)
+	wantAPIError(t, err, "InvalidIdentityToken", "No OpenIDConnect provider found")
+}
+
+// TestFederationAudit: AssumeRoleWithWebIdentity and AssumeRoleWithSAML are recorded in the role's account's trail
+// with the federated caller as userIdentity (WebIdentityUser, SAMLUser), the token and the secrets hidden.
+func TestFederationAudit(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	providerARN := aws.ToString(must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}})).OpenIDConnectProviderArn)
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("audited"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, providerARN))})).Role.Arn)
+	tok := signToken(t, issuer.Keys()[0], issuer.Claims("workload-7", "sts.amazonaws.com"))
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(e.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(tok)}))
+
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samlARN := aws.ToString(must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{
+		Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())})).SAMLProviderArn)
+	samlRole := aws.ToString(must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Staff"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML"}]}`, samlARN))})).Role.Arn)
+	resp, err := idp.Issue(samltest.Response{Roles: []string{samlRole + "," + samlARN}, SessionName: "bob", Subject: "bob@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := must[*sts.AssumeRoleWithSAMLOutput](t)(e.anonSTS().AssumeRoleWithSAML(ctx, &sts.AssumeRoleWithSAMLInput{
+		RoleArn: aws.String(samlRole), PrincipalArn: aws.String(samlARN), SAMLAssertion: aws.String(resp)}))
+
+	web := e.find(testAccount, "AssumeRoleWithWebIdentity")
+	if len(web) != 1 {
+		t.Fatalf("%d AssumeRoleWithWebIdentity records, want 1", len(web))
+	}
+	id := web[0].UserIdentity
+	if id.Type != "WebIdentityUser" || id.UserName != "workload-7" || id.IdentityProvider != providerARN ||
+		id.PrincipalID != providerARN+":sts.amazonaws.com:workload-7" {
+		t.Errorf("web identity userIdentity = %+v", id)
+	}
+	data, _ := json.Marshal(web[0])
+	if strings.Contains(string(data), tok) {
+		t.Error("the web identity token is in the trail")
+	}
+	sr := e.find(testAccount, "AssumeRoleWithSAML")
+	if len(sr) != 1 {
+		t.Fatalf("%d AssumeRoleWithSAML records, want 1", len(sr))
+	}
+	if id := sr[0].UserIdentity; id.Type != "SAMLUser" || id.UserName != "bob@example.com" || id.IdentityProvider != aws.ToString(out.NameQualifier) {
+		t.Errorf("SAML userIdentity = %+v", id)
+	}
+	data, _ = json.Marshal(sr[0])
+	if strings.Contains(string(data), resp) || strings.Contains(string(data), aws.ToString(out.Credentials.SecretAccessKey)) {
+		t.Error("the SAML assertion or the secret key is in the trail")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/persona-iam/persona/arn"
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/oidc"
@@ -232,6 +233,11 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	if err != nil {
 		return nil, oidcError(err)
 	}
+	// From here on the caller is known: the trail records it as a WebIdentityUser, allowed or not.
+	// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+	audit.PendingFrom(ctx).Update(func(ev *audit.Event) {
+		ev.Identity = audit.WebIdentityUser(providerName, claims.MatchedAudience, claims.Subject)
+	})
 
 	tags, transitive, err := webIdentityTags(claims.Raw)
 	if err != nil {
@@ -353,6 +359,8 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 	if err != nil {
 		return nil, samlError(err)
 	}
+	nameQualifier := saml.NameQualifier(a.Issuer, roleARN.AccountID, prov.Name)
+	audit.PendingFrom(ctx).Update(func(ev *audit.Event) { ev.Identity = audit.SAMLUser(nameQualifier, a.Subject) })
 	// The assertion must offer this role through this provider.
 	offered := false
 	for _, r := range a.Roles {
@@ -434,7 +442,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 		SubjectType:     a.SubjectType,
 		Issuer:          a.Issuer,
 		Audience:        a.Recipient,
-		NameQualifier:   saml.NameQualifier(a.Issuer, roleARN.AccountID, prov.Name),
+		NameQualifier:   nameQualifier,
 		SourceIdentity:  req.sourceIdentity,
 	}
 	if req.packed > 0 {
