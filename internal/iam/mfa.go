@@ -336,6 +336,21 @@ func (s *Service) ListMFADevices(ctx context.Context, in *iamapi.ListMFADevicesI
 	return out, nil
 }
 
+// GetMFADevice describes an MFA device enabled for a user (the caller when no name is given).
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetMFADevice.html
+func (s *Service) GetMFADevice(ctx context.Context, in *iamapi.GetMFADeviceInput) (*iamapi.GetMFADeviceOutput, error) {
+	user, err := s.keyOwner(ctx, s.store, "GetMFADevice", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := caller(ctx)
+	d, _, err := userDevice(ctx, s.store, p.Account, user, in.SerialNumber)
+	if err != nil {
+		return nil, err
+	}
+	return &iamapi.GetMFADeviceOutput{UserName: d.User, SerialNumber: d.Serial, EnableDate: ptr(d.Enabled)}, nil
+}
+
 // ListVirtualMFADevices lists the account's virtual MFA devices by assignment status (never their seeds).
 func (s *Service) ListVirtualMFADevices(ctx context.Context, in *iamapi.ListVirtualMFADevicesInput) (*iamapi.ListVirtualMFADevicesOutput, error) {
 	p, err := caller(ctx)

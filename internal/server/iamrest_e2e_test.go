@@ -367,6 +367,11 @@ func TestVirtualMFADevices(t *testing.T) {
 				t.Errorf("unassigned devices = %+v", unassigned.VirtualMFADevices)
 			}
 
+			gd := must[*iam.GetMFADeviceOutput](t)(e.iam.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)}))
+			if aws.ToString(gd.UserName) != "alice" || aws.ToString(gd.SerialNumber) != serial || gd.EnableDate == nil {
+				t.Errorf("GetMFADevice = %+v", gd)
+			}
+
 			// VerifyMFA, for STS: a code is accepted once.
 			svc := e.srv.iam.(*persiam.Service)
 			if err := svc.VerifyMFA(ctx, testAccount, "alice", serial, cur); err != persiam.ErrMFAFailed {
@@ -417,6 +422,8 @@ func TestVirtualMFADevices(t *testing.T) {
 
 			must[*iam.DeactivateMFADeviceOutput](t)(e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)}))
 			_, err = e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)})
+			apiError(t, err, "NoSuchEntity")
+			_, err = e.iam.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)})
 			apiError(t, err, "NoSuchEntity")
 			if err := svc.VerifyMFA(ctx, testAccount, "alice", serial, totpAt(t, seed, now.Add(150*time.Second))); err != persiam.ErrMFAFailed {
 				t.Errorf("a deactivated device verified: %v", err)
