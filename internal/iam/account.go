@@ -549,7 +549,7 @@ func (s *Service) GetCredentialReport(ctx context.Context, in *iamapi.GetCredent
 	var r store.CredentialReport
 	if _, err := load(ctx, s.store, store.KindCredentialReport, p.Account, credentialReportKey, &r); err != nil {
 		if isNotFound(err) {
-			return nil, iamapi.ReportNotPresent("Unknown")
+			return nil, iamapi.ReportNotPresent("No credential report exists for this account. Generate one with GenerateCredentialReport.")
 		}
 		return nil, err
 	}
