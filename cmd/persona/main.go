@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -18,8 +19,15 @@ func main() {
 	}
 	root.AddCommand(serveCommand(), policyCommand(), keysCommand())
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "persona:", err)
-		os.Exit(1)
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if !errors.Is(err, errDenied) {
+			fmt.Fprintln(os.Stderr, "persona:", err)
+		}
+		os.Exit(code)
 	}
 }
 

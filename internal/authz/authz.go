@@ -99,9 +99,9 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if seq != last {
-			if last != -1 {
-				a.Invalidate()
-			}
+			// Invalidate on the first reading too: a write made by another node after this node cached a
+			// principal but before the first tick would otherwise never be noticed.
+			a.Invalidate()
 			last = seq
 		}
 	}

@@ -64,6 +64,7 @@ type Server struct {
 	authn   *authn.Authenticator
 	iam     iamapi.Handler
 	sts     stsapi.Handler
+	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 }
 
 // New returns a Server for cfg.
@@ -101,8 +102,11 @@ func New(cfg Config) *Server {
 		ring = s.cfg.Keyring.Ring()
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, Now: cfg.Now})
+	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	s.iam = iamSvc
+	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
+	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	s.jsonRoutes()
 	s.routes()
 	return s
 }
@@ -185,6 +189,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	rec := &outcome{service: "unknown", action: "unknown"}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
 
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
+		return
+	}
 	svc := &service{name: "iam", namespace: iamapi.Namespace}
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
