@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -109,7 +110,8 @@ func TestAssumeRoleWithSDKProvider(t *testing.T) {
 			must[*iam.ListUsersOutput](t)(asRole.ListUsers(ctx, &iam.ListUsersInput{}))
 
 			// Revoke active sessions: deny everything to sessions issued before a time after this one's issue.
-			revokeAt := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339)
+			revokeTime := time.Now().UTC().Truncate(time.Second).Add(time.Second)
+			revokeAt := revokeTime.Format(time.RFC3339)
 			must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Reader"), PolicyName: aws.String("AWSRevokeOlderSessions"), PolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + revokeAt + `"}}}]}`)}))
 			_, err = asRole.ListRoles(ctx, &iam.ListRolesInput{})
@@ -119,6 +121,10 @@ func TestAssumeRoleWithSDKProvider(t *testing.T) {
 			}
 			// GetCallerIdentity still answers: it needs no permission.
 			must[*sts.GetCallerIdentityOutput](t)(stsRole.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+			// Sessions issued from the revocation time on are not affected.
+			time.Sleep(time.Until(revokeTime))
+			fresh := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("fresh")}))
+			must[*iam.ListRolesOutput](t)(e.iamAs(e.sessionCreds(fresh)).ListRoles(ctx, &iam.ListRolesInput{}))
 		})
 	}
 }
@@ -177,6 +183,10 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: []ststypes.Tag{{Key: aws.String("a"), Value: aws.String("1")}}}},
 		{"source identity without sts:SetSourceIdentity", "AccessDenied", "User: arn:aws:iam::" + testAccount + ":user/bob is not authorized to perform: sts:SetSourceIdentity on resource: " + roleARN,
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), SourceIdentity: aws.String("bob")}},
+		{"packed tags too large", "PackedPolicyTooLarge", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: bigTags()}},
+		{"another partition", "AccessDenied", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(strings.Replace(roleARN, "arn:aws:", "arn:aws-cn:", 1)), RoleSessionName: aws.String("s1")}},
 		{"MFA code without serial", "AccessDenied", "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), TokenCode: aws.String("123456")}},
 	} {
@@ -473,4 +483,22 @@ func TestNodesShareSessionKeys(t *testing.T) {
 			must[*iam.ListRolesOutput](t)(n.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{}))
 		}
 	}
+}
+
+// bigTags returns 50 session tags of maximal, incompressible (random) keys and values.
+func bigTags() []ststypes.Tag {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	rnd := rand.New(rand.NewPCG(1, 2))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	var tags []ststypes.Tag
+	for range 50 {
+		tags = append(tags, ststypes.Tag{Key: aws.String(word(128)), Value: aws.String(word(256))})
+	}
+	return tags
 }

@@ -57,6 +57,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	if err != nil {
 		return nil, err
 	}
+	if roleARN.Partition != s.partition {
+		return nil, &authz.DeniedError{PrincipalARN: p.ARN, Action: "sts:AssumeRole", Resource: in.RoleArn}
+	}
 	chained := p.Type == authz.AssumedRole
 	duration := defaultRoleSession
 	if in.DurationSeconds != nil {
