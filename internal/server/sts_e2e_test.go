@@ -152,6 +152,13 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 		t.Errorf("PackedPolicySize = %d without session policies or tags", *out.PackedPolicySize)
 	}
 
+	// Regression: in its own account a role's trust policy must still allow the caller; an identity policy allowing
+	// sts:AssumeRole on every role does not reach a role that trusts only a service.
+	ec2Role := e.role(e.iam, "Instances", ec2Trust, allow(`"iam:*"`, "*"))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bob"), PolicyName: aws.String("assume-all"), PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "*"))}))
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(ec2Role), RoleSessionName: aws.String("escalate")})
+	apiError(t, err, "AccessDenied")
+
 	// A role that does not exist is refused like one that does not trust the caller.
 	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/Nope"), RoleSessionName: aws.String("s1")})
 	apiError(t, err, "AccessDenied")

@@ -124,6 +124,13 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		checks = append(checks, "sts:SetSourceIdentity")
 	}
 	for _, action := range checks {
+		ok, err := s.authz.ResourcePolicyAllows(ctx, action, roleARN.String(), trust, keys)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &authz.DeniedError{PrincipalARN: p.ARN, Action: action, Resource: in.RoleArn}
+		}
 		if err := s.authz.AuthorizeWithPolicy(ctx, action, roleARN.String(), trust, keys); err != nil {
 			var d *authz.DeniedError
 			if errors.As(err, &d) {
