@@ -163,11 +163,22 @@ func (a *Authorizer) ResourcePolicyAllows(ctx context.Context, action, resource 
 	if err != nil {
 		return false, err
 	}
+	var tags map[string]string
+	if p.Type != Root {
+		set, err := a.principalSet(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if set.missing || !sameEntity(p, set.id) {
+			return false, nil
+		}
+		tags = set.tags // the caller's aws:PrincipalTag/… keys, which trust policies often test
+	}
 	// Evaluated as a cross-account request with an identity side that allows everything, the decision is the
 	// resource policy's alone, at any strength of principal match (the caller, its role, its account).
 	res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: rp}, &policy.Request{
 		Principal: caller(p), Action: action, Resource: resource, ResourceAccount: crossAccountProbe,
-		Context: condition.NewMapContext(contextKeys(ctx, p, nil, extra)),
+		Context: condition.NewMapContext(contextKeys(ctx, p, tags, extra)),
 	})
 	return res.Decision == policy.Allow, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -158,6 +159,13 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bob"), PolicyName: aws.String("assume-all"), PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "*"))}))
 	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(ec2Role), RoleSessionName: aws.String("escalate")})
 	apiError(t, err, "AccessDenied")
+
+	// ABAC in the trust policy: the caller's own tags (aws:PrincipalTag) are seen.
+	abacRole := e.role(e.iam, "Abac", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}`, "")
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(abacRole), RoleSessionName: aws.String("abac")})
+	apiError(t, err, "AccessDenied")
+	must[*iam.TagUserOutput](t)(e.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("bob"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("blue")}}}))
+	must[*sts.AssumeRoleOutput](t)(bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(abacRole), RoleSessionName: aws.String("abac")}))
 
 	// A role that does not exist is refused like one that does not trust the caller.
 	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/Nope"), RoleSessionName: aws.String("s1")})
