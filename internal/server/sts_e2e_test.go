@@ -517,3 +517,31 @@ func bigTags() []ststypes.Tag {
 	}
 	return tags
 }
+
+// TestSessionContextKeys: a role session is authorized with AWS's context keys for it: aws:PrincipalArn is the
+// role's ARN, aws:userid is ROLEID:session, aws:PrincipalType AssumedRole, role tags and (overriding them) session
+// tags as aws:PrincipalTag, aws:TokenIssueTime, and aws:MultiFactorAuthPresent false without MFA.
+func TestSessionContextKeys(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.userWithKey("alice")
+	roleARN := e.role(e.iam, "Ctx", trustAWS("arn:aws:iam::"+testAccount+":user/alice", "sts:AssumeRole", "sts:TagSession"), "")
+	must[*iam.TagRoleOutput](t)(e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("Ctx"), Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}))
+	role := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("Ctx")})).Role
+	must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Ctx"), PolicyName: aws.String("keys"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{
+		"StringEquals":{"aws:PrincipalArn":"` + roleARN + `","aws:PrincipalType":"AssumedRole","aws:userid":"` + aws.ToString(role.RoleId) + `:ctx","aws:PrincipalTag/env":"prod","aws:PrincipalAccount":"` + testAccount + `"},
+		"Bool":{"aws:MultiFactorAuthPresent":"false"},
+		"Null":{"aws:TokenIssueTime":"false"}}}]}`)}))
+	out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ctx")}))
+	must[*iam.ListRolesOutput](t)(e.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{}))
+
+	// Another session name, or a session tag overriding the role's tag, no longer satisfies the conditions.
+	for _, in := range []*sts.AssumeRoleInput{
+		{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("other")},
+		{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ctx"), Tags: []ststypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}},
+	} {
+		out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, in))
+		_, err := e.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{})
+		apiError(t, err, "AccessDenied")
+	}
+}
