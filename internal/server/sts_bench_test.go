@@ -3,8 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -85,6 +91,71 @@ func BenchmarkGetCallerIdentityTemporaryHTTP(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := session.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkGetCallerIdentityCeilingHTTP is the ceiling for the two benchmarks above: the same SDK client against a
+// bare net/http handler that answers a canned GetCallerIdentity response without any work.
+func BenchmarkGetCallerIdentityCeilingHTTP(b *testing.B) {
+	const body = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+		`<Arn>arn:aws:sts::111122223333:assumed-role/R/bench</Arn><UserId>AROAEXAMPLE:bench</UserId><Account>111122223333</Account>` +
+		`</GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, body)
+	}))
+	b.Cleanup(hs.Close)
+	benchCallerIdentity(b, hs.URL, aws.Credentials{AccessKeyID: "ASIAEXAMPLEEXAMPLE12", SecretAccessKey: testRootSecret, SessionToken: "token"})
+}
+
+// BenchmarkGetCallerIdentityMotoHTTP measures the same call against moto_server (a reference for shapes, and a
+// common local stand-in for STS), started on a free port.
+func BenchmarkGetCallerIdentityMotoHTTP(b *testing.B) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		b.Skip("moto_server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command(bin, "-p", port)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	url := "http://127.0.0.1:" + port
+	for i := 0; ; i++ {
+		if resp, err := http.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 300 {
+			b.Fatal("moto_server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	benchCallerIdentity(b, url, aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret})
+}
+
+func benchCallerIdentity(b *testing.B, url string, c aws.Credentials) {
+	client := sts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: c}, BaseEndpoint: aws.String(url), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 				b.Error(err)
 				return
 			}

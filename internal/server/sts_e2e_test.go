@@ -152,6 +152,12 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 	if out.PackedPolicySize != nil {
 		t.Errorf("PackedPolicySize = %d without session policies or tags", *out.PackedPolicySize)
 	}
+	// A changed trust policy applies to the next AssumeRole at once (no stale cached role).
+	trustDoc := trustAWS("arn:aws:iam::" + testAccount + ":root")
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("AccountTrust"), PolicyDocument: aws.String(ec2Trust)}))
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1")})
+	apiError(t, err, "AccessDenied")
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("AccountTrust"), PolicyDocument: aws.String(trustDoc)}))
 
 	// Regression: in its own account a role's trust policy must still allow the caller; an identity policy allowing
 	// sts:AssumeRole on every role does not reach a role that trusts only a service.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -186,12 +187,8 @@ func parseRoleARN(s string) (arn.ARN, arn.IAMResource, error) {
 // loadRole returns the role the ARN names, or nil when there is none (or its path differs: the ARN then names no
 // role).
 func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) (*store.Role, error) {
-	var role store.Role
-	_, err := store.GetJSON(ctx, s.store, store.KindRole, a.AccountID, res.Name, &role)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	role, err := s.roles.get(ctx, s, a.AccountID, res.Name)
+	if err != nil || role == nil {
 		return nil, err
 	}
 	path := role.Path
@@ -202,6 +199,45 @@ func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) 
 	if role.Name != res.Name || path != res.Path {
 		return nil, nil
 	}
+	return role, nil
+}
+
+// roleCache keeps the roles AssumeRole reads until the authorizer's generation moves (any IAM write on this node,
+// or any write through another node, noticed by the change-sequence watcher): a role is read from the store once
+// per change, not once per AssumeRole, with the same staleness bound as the authorizer's policy caches.
+type roleCache struct {
+	mu    sync.Mutex
+	gen   int64
+	roles map[string]*store.Role
+}
+
+const maxCachedRoles = 10000
+
+func (c *roleCache) get(ctx context.Context, s *Service, account, name string) (*store.Role, error) {
+	gen := s.authz.Generation()
+	key := account + "/" + strings.ToLower(name)
+	c.mu.Lock()
+	if c.roles == nil || c.gen != gen || len(c.roles) >= maxCachedRoles {
+		c.roles, c.gen = map[string]*store.Role{}, gen
+	}
+	r, ok := c.roles[key]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	var role store.Role
+	_, err := store.GetJSON(ctx, s.store, store.KindRole, account, name, &role)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // not cached: names that do not exist must not fill the cache
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.roles[key] = &role
+	}
+	c.mu.Unlock()
 	return &role, nil
 }
 
