@@ -204,6 +204,8 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: []ststypes.Tag{{Key: aws.String("a"), Value: aws.String("1")}}}},
 		{"source identity without sts:SetSourceIdentity", "AccessDenied", "User: arn:aws:iam::" + testAccount + ":user/bob is not authorized to perform: sts:SetSourceIdentity on resource: " + roleARN,
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), SourceIdentity: aws.String("bob")}},
+		{"session policy of another account", "InvalidParameterValue", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), PolicyArns: []ststypes.PolicyDescriptorType{{Arn: aws.String("arn:aws:iam::444455556666:policy/Admin")}}}},
 		{"packed tags too large", "PackedPolicyTooLarge", "",
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: bigTags()}},
 		{"another partition", "AccessDenied", "",

@@ -29,6 +29,9 @@ const (
 	// packedBudget is the space, in compressed bytes, that the packed session policies and tags may take;
 	// PackedPolicySize reports the percentage used.
 	packedBudget = 2048
+	// maxChainDepth is the deepest chain a token records; longer chains stay at it (AWS sets no limit on depth,
+	// only on the duration of chained sessions).
+	maxChainDepth = 255
 )
 
 // AssumeRole returns temporary credentials for a role. The decision follows AWS's rules: the role's trust policy
@@ -69,7 +72,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	if chained && duration > chainedSessionLimit {
 		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	req, err := s.sessionRequest(p, in.Policy, in.PolicyArns, in.Tags, in.TransitiveTagKeys, in.SourceIdentity)
+	req, err := s.sessionRequest(p, roleARN.AccountID, in.Policy, in.PolicyArns, in.Tags, in.TransitiveTagKeys, in.SourceIdentity)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +147,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 
 	depth := 0
 	if chained && p.Session != nil {
-		depth = p.Session.ChainDepth + 1
+		depth = min(p.Session.ChainDepth+1, maxChainDepth)
 	}
 	creds, user, err := MintRoleSession(s.tokens, RoleSession{
 		RoleARN:           roleARN.String(),
@@ -273,7 +276,7 @@ type sessionRequest struct {
 	packed         int32
 }
 
-func (s *Service) sessionRequest(p *authz.Principal, doc string, arns []stsapi.PolicyDescriptorType, tags []stsapi.Tag, transitiveKeys []string, sourceIdentity string) (*sessionRequest, error) {
+func (s *Service) sessionRequest(p *authz.Principal, account, doc string, arns []stsapi.PolicyDescriptorType, tags []stsapi.Tag, transitiveKeys []string, sourceIdentity string) (*sessionRequest, error) {
 	r := &sessionRequest{requestTags: tags}
 	if doc != "" {
 		if n := utf8.RuneCountInString(doc); n > maxSessionPolicyLen {
@@ -291,6 +294,11 @@ func (s *Service) sessionRequest(p *authz.Principal, doc string, arns []stsapi.P
 		res, err2 := arn.SplitIAM(a)
 		if err != nil || err2 != nil || a.Service != "iam" || res.Type != arn.TypePolicy || strings.ContainsAny(d.Arn, "*?") {
 			return nil, stsapi.InvalidParameterValue("The policy ARN %s is not a managed policy ARN.", d.Arn)
+		}
+		// Managed session policies must be AWS-managed or belong to the session's own account.
+		// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+		if a.AccountID != "aws" && a.AccountID != account {
+			return nil, stsapi.InvalidParameterValue("The policy ARN %s is not in account %s.", d.Arn, account)
 		}
 		r.policyARNs = append(r.policyARNs, d.Arn)
 	}
