@@ -3,16 +3,22 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -116,6 +122,163 @@ func BenchmarkGetCallerIdentityCeilingHTTP(b *testing.B) {
 // BenchmarkGetCallerIdentityMotoHTTP measures the same call against moto_server (a reference for shapes, and a
 // common local stand-in for STS), started on a free port.
 func BenchmarkGetCallerIdentityMotoHTTP(b *testing.B) {
+	motoURL := startMoto(b)
+	// Moto's development server drops a kept-alive connection now and then under parallel load: allow retries.
+	benchCallerIdentity(b, motoURL, aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret}, 3)
+}
+
+func benchCallerIdentity(b *testing.B, url string, c aws.Credentials, attempts int) {
+	client := sts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: c}, BaseEndpoint: aws.String(url), RetryMaxAttempts: attempts})
+	ctx := context.Background()
+	if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// The Raw benchmarks replay one signed request from a plain net/http client, so that the client costs little and
+// the figures measure the servers: the bare net/http ceiling, Persona, and moto_server, side by side.
+
+func rawClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+}
+
+// presignedCallerIdentity returns a presigned GetCallerIdentity URL for base, signed with c.
+func presignedCallerIdentity(b *testing.B, base string, c aws.Credentials) string {
+	req, _ := http.NewRequest(http.MethodGet, base+"/?Action=GetCallerIdentity&Version=2011-06-15", nil)
+	empty := sha256.Sum256(nil)
+	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), c, req, hex.EncodeToString(empty[:]), "sts", "us-east-1", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
+}
+
+func benchRawGet(b *testing.B, u string) {
+	client := rawClient()
+	get := func() error {
+		resp, err := client.Get(u)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := get(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := get(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRawCeiling is a bare net/http handler answering a canned GetCallerIdentity response.
+func BenchmarkRawCeiling(b *testing.B) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::111122223333:assumed-role/R/bench</Arn><UserId>AROAEXAMPLE:bench</UserId><Account>111122223333</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+	}))
+	b.Cleanup(hs.Close)
+	benchRawGet(b, hs.URL+"/?Action=GetCallerIdentity&Version=2011-06-15")
+}
+
+// BenchmarkRawPresignedGetCallerIdentityTemporary is a presigned GetCallerIdentity with temporary credentials:
+// SigV4 verification with the secret derived from the session token, no store read.
+func BenchmarkRawPresignedGetCallerIdentityTemporary(b *testing.B) {
+	client, roleARN, _ := benchEnv(b)
+	out, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := out.Credentials
+	base := benchURL(b, client)
+	benchRawGet(b, presignedCallerIdentity(b, base, aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}))
+}
+
+// BenchmarkRawAssumeRole replays one signed AssumeRole POST (SigV4 allows it within the signature's validity):
+// verification, trust evaluation, sealing and the response.
+func BenchmarkRawAssumeRole(b *testing.B) {
+	client, roleARN, _ := benchEnv(b)
+	base := benchURL(b, client)
+	alice := must2(client.Options().Credentials.Retrieve(context.Background()))
+	body := "Action=AssumeRole&Version=2011-06-15&RoleSessionName=bench&RoleArn=" + url.QueryEscape(roleARN)
+	req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), alice, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	hc := rawClient()
+	do := func() error {
+		r, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+		r.Header = req.Header.Clone()
+		resp, err := hc.Do(r)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := do(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := do(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRawMotoGetCallerIdentity is the same presigned GetCallerIdentity against moto_server.
+func BenchmarkRawMotoGetCallerIdentity(b *testing.B) {
+	base := startMoto(b)
+	benchRawGet(b, presignedCallerIdentity(b, base, aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret}))
+}
+
+func benchURL(b *testing.B, c *sts.Client) string {
+	return aws.ToString(c.Options().BaseEndpoint)
+}
+
+func must2[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// startMoto starts moto_server on a free port and returns its URL.
+func startMoto(b *testing.B) string {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		b.Skip("moto_server is not installed")
@@ -142,24 +305,5 @@ func BenchmarkGetCallerIdentityMotoHTTP(b *testing.B) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Moto's development server drops a kept-alive connection now and then under parallel load: allow retries.
-	benchCallerIdentity(b, url, aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret}, 3)
-}
-
-func benchCallerIdentity(b *testing.B, url string, c aws.Credentials, attempts int) {
-	client := sts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: c}, BaseEndpoint: aws.String(url), RetryMaxAttempts: attempts})
-	ctx := context.Background()
-	if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	return url
 }
