@@ -98,10 +98,11 @@ func New(cfg Config) *Server {
 		s.cfg.Keyring = k
 	}
 	var ring *token.Ring
+	var refreshRing func(context.Context) bool
 	if s.cfg.Keyring != nil {
-		ring = s.cfg.Keyring.Ring()
+		ring, refreshRing = s.cfg.Keyring.Ring(), s.cfg.Keyring.RefreshNow
 	}
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring, RefreshTokens: refreshRing})
 	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
