@@ -17,7 +17,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), policyCommand(), keysCommand())
+	root.AddCommand(serveCommand(), policyCommand(), keysCommand(), auditCommand(), agentCommand(), credentialProcessCommand(), instanceCommand())
 	if err := root.Execute(); err != nil {
 		code := 1
 		var ee *exitError

@@ -211,6 +211,13 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 		NextVersion: 2,
 		Tags:        tagsIn(in.Tags),
 	}
+	respondWith(ctx, func() any {
+		// A new policy is attached to nothing: no store read inside the transaction.
+		return &iamapi.CreatePolicyOutput{Policy: &iamapi.Policy{PolicyName: mp.Name, PolicyId: mp.ID,
+			Arn: s.policyARN(p.Account, mp.Path, mp.Name), Path: mp.Path, DefaultVersionId: "v1",
+			AttachmentCount: ptr(int32(0)), PermissionsBoundaryUsageCount: ptr(int32(0)), IsAttachable: ptr(true),
+			Description: mp.Description, CreateDate: ptr(mp.Created), UpdateDate: ptr(mp.Updated), Tags: tagsOut(mp.Tags)}}
+	})
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		n, err := tx.Count(ctx, store.KindPolicy, p.Account, "")
 		if err != nil {

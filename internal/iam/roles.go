@@ -120,6 +120,7 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	if in.MaxSessionDuration != nil {
 		role.MaxSessionDuration = *in.MaxSessionDuration
 	}
+	respondWith(ctx, func() any { return &iamapi.CreateRoleOutput{Role: s.roleOut(p.Account, &role)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {

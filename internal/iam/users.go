@@ -74,6 +74,7 @@ func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserInput) (*
 		return nil, err
 	}
 	u := store.User{Name: in.UserName, ID: randomID(prefixUser, uniqueIDRandomChars), Path: path, Tags: tagsIn(in.Tags)}
+	respondWith(ctx, func() any { return &iamapi.CreateUserOutput{User: s.userOut(p.Account, &u)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {

@@ -18,14 +18,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/persona-iam/persona/internal/agent"
 	"github.com/persona-iam/persona/internal/authn"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
+	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/oidc"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/cache"
 	"github.com/persona-iam/persona/internal/sts"
 	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
@@ -51,8 +55,16 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// OIDCHTTPClient fetches identity providers' discovery documents and keys; HTTPS with the system roots when nil.
+	OIDCHTTPClient *http.Client
+	// OIDCInsecureLoopback lets OIDC providers on loopback hosts be registered and read over plain http (tests only).
+	OIDCInsecureLoopback bool
 	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
 	Keyring *sts.Keyring
+	// AuditRetention is how long audit records are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	// ActivityInterval is how often last-used data is written; DefaultActivityInterval when 0.
+	ActivityInterval time.Duration
 }
 
 // Server serves Persona's HTTP API.
@@ -65,6 +77,10 @@ type Server struct {
 	iam     iamapi.Handler
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
+	audit   *auditor
+	ec2     *ec2.Service
+	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+	exchangeVerifier sigv4.Verifier
 }
 
 // New returns a Server for cfg.
@@ -87,7 +103,11 @@ func New(cfg Config) *Server {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = time.Second
 	}
+	if cfg.ActivityInterval == 0 {
+		cfg.ActivityInterval = DefaultActivityInterval
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s.audit = newAuditor(s)
 	s.authz = authz.New(cfg.Store)
 	if s.cfg.Keyring == nil && cfg.Store != nil && cfg.Box != nil {
 		k, err := sts.OpenKeyring(context.Background(), cfg.Store, cfg.Box)
@@ -103,11 +123,18 @@ func New(cfg Config) *Server {
 		ring, refreshRing = s.cfg.Keyring.Ring(), s.cfg.Keyring.RefreshNow
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring, RefreshTokens: refreshRing})
-	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
+	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
+	cached := cache.New(cfg.Store, s.authz.Generation, 0)
+	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, InsecureOIDCLoopback: cfg.OIDCInsecureLoopback})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	stsService := sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	// AssumeRoleWithWebIdentity fetches providers' keys with this verifier (federation.go).
+	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
+	s.sts = stsService
 	s.jsonRoutes()
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
 	s.routes()
 	return s
 }
@@ -117,6 +144,7 @@ func (s *Server) Run(ctx context.Context) {
 	if s.cfg.Keyring != nil {
 		go s.cfg.Keyring.Watch(ctx, s.cfg.WatchInterval)
 	}
+	go s.runAudit(ctx)
 	s.authz.Watch(ctx, s.cfg.WatchInterval)
 }
 
@@ -125,6 +153,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("POST "+agent.ExchangePath, s.instanceCredentials)
 	s.mux.HandleFunc("/", s.api)
 }
 
@@ -152,6 +181,8 @@ type service struct {
 	name      string
 	namespace string
 	dispatch  func(ctx context.Context, action string, form map[string][]string, requestID string) ([]byte, error)
+	// encodeError writes the service's error document; awsquery.EncodeError when nil.
+	encodeError func(e *awsquery.Error, namespace, requestID string) []byte
 }
 
 func (s *Server) service(name string) *service {
@@ -162,8 +193,10 @@ func (s *Server) service(name string) *service {
 		}}
 	case "sts":
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
-			return stsapi.Dispatch(ctx, s.sts, action, form, id)
+			return stsapi.Dispatch(ctx, stsRecorder{s.sts}, action, form, id)
 		}}
+	case "ec2":
+		return s.ec2Service()
 	}
 	return nil
 }
@@ -187,8 +220,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
-	rec := &outcome{service: "unknown", action: "unknown"}
+	rec := &outcome{service: "unknown", action: "unknown", audit: s.beginAudit(r, requestID, start)}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
+	if isCloudTrail(r) {
+		s.cloudTrail(w, r, requestID, rec)
+		return
+	}
 
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
@@ -241,7 +278,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, svc, requestID, rec, awsquery.NewError("MissingAction", http.StatusBadRequest, "Missing Action"))
 		return
 	}
+	ctx = rec.audit.withRequest(ctx, svc.name, action, form)
 	out, err := svc.dispatch(ctx, action, form, requestID)
+	if err == nil {
+		err = s.recordSuccess(ctx, rec.audit)
+	}
 	if err != nil {
 		s.writeError(w, r, svc, requestID, rec, err)
 		return
@@ -263,7 +304,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 			"Persona failed to process the request (request id %s).", requestID)
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
-	body := awsquery.EncodeError(apiErr, svc.namespace, requestID)
+	s.recordFailure(r, rec, svc.name, apiErr)
+	encode := awsquery.EncodeError
+	if svc.encodeError != nil {
+		encode = svc.encodeError
+	}
+	body := encode(apiErr, svc.namespace, requestID)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(apiErr.HTTPStatus)

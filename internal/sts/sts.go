@@ -46,6 +46,7 @@ type Service struct {
 	now       func() time.Time
 	partition string
 	roles     roleCache
+	fed       federation // AssumeRoleWithWebIdentity's OIDC verifier (federation.go)
 }
 
 // New returns the STS service.
