@@ -404,7 +404,7 @@ func TestRoleChaining(t *testing.T) {
 	ctx := context.Background()
 	alice := e.userWithKey("alice")
 	firstARN := e.role(e.iam, "First", trustAWS("arn:aws:iam::"+testAccount+":user/alice", "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"), "")
-	secondARN := e.role(e.iam, "Second", trustAWS(firstARN, "sts:AssumeRole", "sts:SetSourceIdentity"),
+	secondARN := e.role(e.iam, "Second", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"`+firstARN+`"},"Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"sts:TransitiveTag/team":"blue"}}}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue","aws:SourceIdentity":"alice"}}}]}`)
 	must[*iam.UpdateRoleOutput](t)(e.iam.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("Second"), MaxSessionDuration: aws.Int32(7200)}))
 

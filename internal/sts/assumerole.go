@@ -269,6 +269,7 @@ func (s *Service) verifyMFA(ctx context.Context, p *authz.Principal, serial, cod
 // with what a calling role session passes on (transitive tags, source identity).
 type sessionRequest struct {
 	tags           []token.Tag
+	inherited      []token.Tag // transitive tags from the calling session
 	requestTags    []stsapi.Tag
 	transitive     []string
 	policyARNs     []string
@@ -328,6 +329,7 @@ func (s *Service) sessionRequest(p *authz.Principal, account, doc string, arns [
 			seen[strings.ToLower(k)] = true
 			if v, ok := p.Session.Tags[k]; ok {
 				r.tags = append(r.tags, token.Tag{Key: k, Value: v})
+				r.inherited = append(r.inherited, token.Tag{Key: k, Value: v})
 			}
 			r.transitive = append(r.transitive, k)
 		}
@@ -365,6 +367,11 @@ func (r *sessionRequest) conditionKeys() map[string][]string {
 	}
 	if len(r.transitive) > 0 {
 		m["sts:TransitiveTagKeys"] = r.transitive
+	}
+	// Incoming transitive tags of a role chain, for the next role's trust policy.
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_transitivetagkeys
+	for _, t := range r.inherited {
+		m["sts:TransitiveTag/"+t.Key] = []string{t.Value}
 	}
 	if r.sourceIdentity != "" {
 		m["sts:SourceIdentity"] = []string{r.sourceIdentity}
