@@ -224,6 +224,9 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 	ev := ra.pending.Event()
 	ev.Response = ra.pending.Response()
 	s.noteActivity(ev, "")
+	if other := crossAccountRole(ev); other != "" {
+		return s.recordInBothAccounts(ctx, ev, other)
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return err
@@ -232,6 +235,41 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 		return s.audit.writer.RecordAsync(context.WithoutCancel(ctx), row)
 	}
 	return s.audit.writer.Record(ctx, row)
+}
+
+// crossAccountRole returns the account of the role a successful AssumeRole call assumed when it is not the
+// caller's, else "".
+func crossAccountRole(ev audit.Event) string {
+	if !credentialIssuers[ev.Action] || ev.Principal == nil {
+		return ""
+	}
+	for _, r := range ev.Resources {
+		if r.Type == "AWS::IAM::Role" && r.AccountID != "" && r.AccountID != ev.Principal.Account {
+			return r.AccountID
+		}
+	}
+	return ""
+}
+
+// recordInBothAccounts records a cross-account AssumeRole in the caller's trail and in the role owner's, with
+// one sharedEventID linking the two records, as CloudTrail does.
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+func (s *Server) recordInBothAccounts(ctx context.Context, ev audit.Event, roleAccount string) error {
+	ev.SharedEventID = audit.NewID()
+	mine, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	ev.EventID, ev.RecipientAccount = "", roleAccount
+	theirs, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	for _, row := range []store.AuditRecord{mine, theirs} {
+		go func() { errs <- s.audit.writer.Record(ctx, row) }()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 // recordFailure records a request that failed with apiErr. Failed and denied requests changed nothing, so their

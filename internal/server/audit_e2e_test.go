@@ -540,3 +540,29 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 func newTestLogger(b *strings.Builder) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(&lockedWriter{b: b}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestAuditCrossAccountAssumeRole checks a cross-account AssumeRole is recorded in both accounts' trails with
+// one sharedEventID, and a same-account one only in the caller's.
+func TestAuditCrossAccountAssumeRole(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.srv.sts = fakeSTS{Handler: stsapi.Unimplemented{}, secret: "s", token: "t"}
+	const other = "444455556666"
+	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + other + ":role/shared"), RoleSessionName: aws.String("xx")}))
+	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/local"), RoleSessionName: aws.String("yy")}))
+	mine, theirs := e.find(testAccount, "AssumeRole"), e.find(other, "AssumeRole")
+	if len(mine) != 2 || len(theirs) != 1 {
+		t.Fatalf("%d records in the caller's trail (want 2), %d in the role owner's (want 1)", len(mine), len(theirs))
+	}
+	cross := mine[1] // oldest
+	if cross.SharedEventID == "" || cross.SharedEventID != theirs[0].SharedEventID || cross.EventID == theirs[0].EventID {
+		t.Errorf("sharedEventID %q / %q, eventID %q / %q: want one shared id and two event ids",
+			cross.SharedEventID, theirs[0].SharedEventID, cross.EventID, theirs[0].EventID)
+	}
+	if theirs[0].RecipientAccountID != other || theirs[0].UserIdentity.AccountID != testAccount {
+		t.Errorf("role owner's record: recipient %s, caller account %s", theirs[0].RecipientAccountID, theirs[0].UserIdentity.AccountID)
+	}
+	if mine[0].SharedEventID != "" {
+		t.Errorf("same-account AssumeRole has sharedEventID %q", mine[0].SharedEventID)
+	}
+}
