@@ -224,8 +224,11 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 	ev := ra.pending.Event()
 	ev.Response = ra.pending.Response()
 	s.noteActivity(ev, "")
-	if other := crossAccountRole(ev); other != "" {
+	if other := crossAccountRole(ev); other != "" && s.accountExists(ctx, other) {
 		return s.recordInBothAccounts(ctx, ev, other)
+	}
+	if !s.deliverable(ctx, ev) {
+		return nil
 	}
 	row, err := audit.Build(ev)
 	if err != nil {
@@ -303,6 +306,9 @@ func (s *Server) recordFailure(r *http.Request, rec *outcome, service string, ap
 		ev.Identity = &audit.UserIdentity{Type: "Unknown", AccountID: rec.Account, AccessKeyID: akid}
 	}
 	s.noteActivity(ev, apiErr.Code)
+	if !s.deliverable(r.Context(), ev) {
+		return
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return
@@ -508,4 +514,19 @@ func sourceOf(service string) string {
 		return audit.SourceCloudTrail
 	}
 	return audit.SourceIAM
+}
+
+// deliverable reports whether ev has a trail to go to. An unsigned call names its account only through the role
+// ARN it sends: its record is kept only when that account exists, so anonymous callers cannot fill the store
+// with trails of made-up accounts.
+func (s *Server) deliverable(ctx context.Context, ev audit.Event) bool {
+	if ev.Principal != nil || ev.RecipientAccount == "" {
+		return true // the caller's own account (Build refuses an event with no account at all)
+	}
+	return s.accountExists(ctx, ev.RecipientAccount)
+}
+
+func (s *Server) accountExists(ctx context.Context, account string) bool {
+	_, err := s.cfg.Store.Get(context.WithoutCancel(ctx), store.KindAccount, "", account)
+	return err == nil
 }

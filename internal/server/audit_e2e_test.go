@@ -548,6 +548,7 @@ func TestAuditCrossAccountAssumeRole(t *testing.T) {
 	ctx := context.Background()
 	e.srv.sts = fakeSTS{Handler: stsapi.Unimplemented{}, secret: "s", token: "t"}
 	const other = "444455556666"
+	e.addAccount(other, "AKIAOTHERACCOUNT2222", "otherAccountSecretKey0123456789abcdefghi")
 	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + other + ":role/shared"), RoleSessionName: aws.String("xx")}))
 	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/local"), RoleSessionName: aws.String("yy")}))
 	mine, theirs := e.find(testAccount, "AssumeRole"), e.find(other, "AssumeRole")
@@ -564,5 +565,29 @@ func TestAuditCrossAccountAssumeRole(t *testing.T) {
 	}
 	if mine[0].SharedEventID != "" {
 		t.Errorf("same-account AssumeRole has sharedEventID %q", mine[0].SharedEventID)
+	}
+}
+
+// TestAuditUnsignedCalls checks an unsigned call (AssumeRoleWithWebIdentity) is recorded in the trail of the
+// account its role belongs to, and not at all when that account does not exist (no trail for made-up accounts).
+func TestAuditUnsignedCalls(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	anon := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.url), RetryMaxAttempts: 1})
+	for _, account := range []string{testAccount, "999988887777"} {
+		_, err := anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+			RoleArn: aws.String("arn:aws:iam::" + account + ":role/web"), RoleSessionName: aws.String("ws"),
+			WebIdentityToken: aws.String("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")})
+		if err == nil {
+			t.Fatal("the web identity call succeeded with Unimplemented STS")
+		}
+	}
+	recs := e.find(testAccount, "AssumeRoleWithWebIdentity")
+	if len(recs) != 1 || recs[0].RecipientAccountID != testAccount || recs[0].ErrorCode == "" ||
+		recs[0].RequestParameters["webIdentityToken"] != audit.Hidden || recs[0].RequestParameters["roleSessionName"] != "ws" {
+		t.Errorf("records in the role's account = %+v", recs)
+	}
+	if got := e.records("999988887777"); len(got) != 0 {
+		t.Errorf("%d records for an account that does not exist", len(got))
 	}
 }
