@@ -24,6 +24,7 @@ import (
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/postgres"
 	"github.com/persona-iam/persona/internal/store/sqlite"
+	"github.com/persona-iam/persona/internal/sts"
 )
 
 // DefaultListen is where `persona serve` listens unless told otherwise.
@@ -105,7 +106,11 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, AuditRetention: retention})
+	keyring, err := sts.OpenKeyring(ctx, st, box)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention})
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

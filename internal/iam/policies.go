@@ -74,27 +74,43 @@ func policyNotFound(policyARN string) error {
 
 // loadPolicy loads a customer-managed policy of the caller's account by ARN and authorizes action on it.
 func (s *Service) loadPolicy(ctx context.Context, r store.Reader, action, policyARN string) (*store.ManagedPolicy, store.Record, error) {
+	return s.loadPolicyWith(ctx, r, action, policyARN, nil)
+}
+
+// loadPolicyWith is loadPolicy with extra request condition keys; an existing policy's tags are passed as
+// aws:ResourceTag/… keys. A policy that does not exist (or is another account's) is authorized without them,
+// so a caller who may not act on it learns nothing.
+func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, policyARN string, extra map[string][]string) (*store.ManagedPolicy, store.Record, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, store.Record{}, err
 	}
-	if err := s.authorize(ctx, action, policyARN, nil); err != nil {
-		return nil, store.Record{}, err
-	}
 	ref, err := s.parsePolicyARN(policyARN)
 	if err != nil {
+		if aerr := s.authorize(ctx, action, policyARN, extra); aerr != nil {
+			return nil, store.Record{}, aerr
+		}
 		return nil, store.Record{}, err
 	}
-	if ref.aws != nil || ref.account != p.Account {
-		return nil, store.Record{}, policyNotFound(policyARN)
-	}
 	var mp store.ManagedPolicy
-	rec, err := load(ctx, r, store.KindPolicy, p.Account, ref.name, &mp)
-	if isNotFound(err) || (err == nil && mp.Path != ref.path) {
-		return nil, rec, policyNotFound(policyARN)
+	var rec store.Record
+	found := false
+	if ref.aws == nil && ref.account == p.Account {
+		rec, err = load(ctx, r, store.KindPolicy, p.Account, ref.name, &mp)
+		if err != nil && !isNotFound(err) {
+			return nil, rec, err
+		}
+		found = err == nil && mp.Path == ref.path
 	}
-	if err != nil {
+	keys := extra
+	if found {
+		keys = mergeKeys(resourceTagKeys(mp.Tags), extra)
+	}
+	if err := s.authorize(ctx, action, policyARN, keys); err != nil {
 		return nil, rec, err
+	}
+	if !found {
+		return nil, rec, policyNotFound(policyARN)
 	}
 	return &mp, rec, nil
 }

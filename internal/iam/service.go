@@ -25,6 +25,8 @@ type Config struct {
 	Now func() time.Time
 	// Partition is the ARN partition; "aws" when empty.
 	Partition string
+	// SCPs gives the policy simulator the service control policies of an account; nil when there are none.
+	SCPs SCPSource
 }
 
 // Service implements iamapi.Handler.
@@ -35,11 +37,12 @@ type Service struct {
 	authz     *authz.Authorizer
 	now       func() time.Time
 	partition string
+	scps      SCPSource
 }
 
 // New returns the IAM service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, now: cfg.Now, partition: cfg.Partition}
+	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, now: cfg.Now, partition: cfg.Partition, scps: cfg.SCPs}
 	if s.now == nil {
 		s.now = time.Now
 	}

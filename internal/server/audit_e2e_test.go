@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
@@ -590,4 +591,43 @@ func TestAuditUnsignedCalls(t *testing.T) {
 	if got := e.records("999988887777"); len(got) != 0 {
 		t.Errorf("%d records for an account that does not exist", len(got))
 	}
+}
+
+// TestAuditOrganizations checks Organizations calls (JSON 1.1) are recorded like the others: parameters and
+// responses from the JSON bodies, reads, denials.
+func TestAuditOrganizations(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	org := e.orgsAs(e.root)
+	must[*organizations.CreateOrganizationOutput](t)(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
+	id := e.createAccount(t, org, "dev", "dev@example.com")
+	must[*organizations.ListAccountsOutput](t)(org.ListAccounts(ctx, &organizations.ListAccountsInput{}))
+	bob := e.newUser("bob", "")
+	_, err := e.orgsAs(bob).CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("x"), Email: aws.String("x@example.com")})
+	if err == nil {
+		t.Fatal("bob may create accounts")
+	}
+
+	created := e.find(testAccount, "CreateAccount")
+	if len(created) != 2 {
+		t.Fatalf("%d CreateAccount records, want 2", len(created))
+	}
+	denied, ok := created[0], created[1]
+	if ok.EventSource != "organizations.amazonaws.com" || ok.ErrorCode != "" || ok.ReadOnly ||
+		ok.RequestParameters["accountName"] != "dev" || ok.RequestParameters["email"] != "dev@example.com" {
+		t.Errorf("CreateAccount record = %+v", ok)
+	}
+	if st, _ := ok.ResponseElements["createAccountStatus"].(map[string]any); st["accountName"] != "dev" {
+		t.Errorf("CreateAccount responseElements = %v", ok.ResponseElements)
+	}
+	if denied.ErrorCode != "AccessDeniedException" || denied.UserIdentity.UserName != "bob" {
+		t.Errorf("denied CreateAccount record = %+v", denied)
+	}
+	if list := e.find(testAccount, "ListAccounts"); len(list) != 1 || !list[0].ReadOnly || list[0].ResponseElements != nil {
+		t.Errorf("ListAccounts records = %+v", list)
+	}
+	if len(e.find(testAccount, "CreateOrganization")) != 1 {
+		t.Error("no CreateOrganization record")
+	}
+	_ = id
 }
