@@ -631,3 +631,138 @@ func TestAuditOrganizations(t *testing.T) {
 	}
 	_ = id
 }
+
+// TestAuditSessionIdentities checks the records of calls made with role sessions, with and without MFA: the
+// AssumedRole userIdentity with its sessionContext, the AssumeRole record's redacted credentials, and that the
+// aws CLI's lookup-events finds a session's calls by its session name.
+func TestAuditSessionIdentities(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	roleARN := "arn:aws:iam::" + testAccount + ":role/dev"
+	alice := e.newUser("alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+roleARN+`"}]}`)
+	role := must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("dev"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:root"},"Action":"sts:AssumeRole"}]}`)})).Role
+	must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("dev"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}`)}))
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice-phone")})).VirtualMFADevice
+	seed, serial := string(dev.Base32StringSeed), aws.ToString(dev.SerialNumber)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial),
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+
+	var secrets []string
+	assume := func(session string, mfa bool) aws.Credentials {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)}
+		if mfa {
+			in.SerialNumber, in.TokenCode = aws.String(serial), aws.String(totpAt(t, seed, now.Add(30*time.Second)))
+			secrets = append(secrets, *in.TokenCode)
+		}
+		out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, in))
+		c := out.Credentials
+		secrets = append(secrets, aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+		return aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+	}
+	plain, withMFA := assume("s-plain", false), assume("s-mfa", true)
+	var err error
+	must[*iam.GetRoleOutput](t)(e.iamAs(plain).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	must[*iam.GetRoleOutput](t)(e.iamAs(withMFA).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	_, err = e.iamAs(withMFA).DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("dev")})
+	apiError(t, err, "AccessDenied")
+
+	// Regression: STS verifies the MFA code with a write of IAM's (the code is used up) before it checks the trust
+	// policy; that write must not commit the AssumeRole record as a success when the call is then denied.
+	must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("locked"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	_, err = e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/locked"),
+		RoleSessionName: aws.String("nope"), SerialNumber: aws.String(serial), TokenCode: aws.String(totpAt(t, seed, now.Add(60*time.Second)))})
+	apiError(t, err, "AccessDenied")
+	for _, r := range e.find(testAccount, "AssumeRole") {
+		if r.RequestParameters["roleSessionName"] == "nope" && r.ErrorCode != "AccessDenied" {
+			t.Errorf("denied AssumeRole recorded with errorCode %q, response %v", r.ErrorCode, r.ResponseElements)
+		}
+	}
+
+	bySession := map[string]audit.Record{}
+	for _, r := range e.find(testAccount, "GetRole") {
+		if r.UserIdentity.Type == "AssumedRole" {
+			bySession[r.UserIdentity.ARN] = r
+		}
+	}
+	for _, tc := range []struct {
+		session string
+		creds   aws.Credentials
+		mfa     string
+	}{{"s-plain", plain, "false"}, {"s-mfa", withMFA, "true"}} {
+		r, ok := bySession["arn:aws:sts::"+testAccount+":assumed-role/dev/"+tc.session]
+		if !ok {
+			t.Fatalf("no GetRole record of session %s among %v", tc.session, bySession)
+		}
+		id := r.UserIdentity
+		if id.PrincipalID != aws.ToString(role.RoleId)+":"+tc.session || id.AccessKeyID != tc.creds.AccessKeyID || id.AccountID != testAccount {
+			t.Errorf("%s userIdentity = %+v", tc.session, id)
+		}
+		sc := id.SessionContext
+		if sc == nil || sc.SessionIssuer == nil || sc.Attributes.MFAAuthenticated != tc.mfa || sc.Attributes.CreationDate == "" {
+			t.Fatalf("%s sessionContext = %+v", tc.session, sc)
+		}
+		wantIssuer := audit.SessionIssuer{Type: "Role", PrincipalID: aws.ToString(role.RoleId), ARN: roleARN, AccountID: testAccount, UserName: "dev"}
+		if diff := cmp.Diff(wantIssuer, *sc.SessionIssuer); diff != "" {
+			t.Errorf("%s sessionIssuer mismatch (-want +got):\n%s", tc.session, diff)
+		}
+	}
+	var assumeRecs []audit.Record
+	for _, r := range e.find(testAccount, "AssumeRole") {
+		assumeRecs = append(assumeRecs, r)
+	}
+	if len(assumeRecs) != 3 {
+		t.Fatalf("%d AssumeRole records, want 3", len(assumeRecs))
+	}
+	a := assumeRecs[1] // the MFA one (the newest is the denied one)
+	creds, _ := a.ResponseElements["credentials"].(map[string]any)
+	user, _ := a.ResponseElements["assumedRoleUser"].(map[string]any)
+	if a.UserIdentity.UserName != "alice" || creds["accessKeyId"] != withMFA.AccessKeyID || creds["sessionToken"] != audit.Hidden ||
+		user["arn"] != "arn:aws:sts::"+testAccount+":assumed-role/dev/s-mfa" || a.RequestParameters["tokenCode"] != audit.Hidden ||
+		a.RequestParameters["serialNumber"] != serial {
+		t.Errorf("AssumeRole record = %+v", a)
+	}
+	trail := e.rawRecords(testAccount)
+	for _, s := range secrets {
+		if strings.Contains(trail, s) {
+			t.Errorf("secret %q is in the trail", s)
+		}
+	}
+
+	// The aws CLI finds the MFA session's calls by its session name, with their identity.
+	cmd := exec.Command("aws", "cloudtrail", "lookup-events", "--endpoint-url", e.url, "--output", "json",
+		"--lookup-attributes", "AttributeKey=Username,AttributeValue=s-mfa")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testRootKey, "AWS_SECRET_ACCESS_KEY="+testRootSecret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, out)
+	}
+	var res struct{ Events []struct{ EventName, CloudTrailEvent string } }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ev := range res.Events {
+		names = append(names, ev.EventName)
+		var rec audit.Record
+		if err := json.Unmarshal([]byte(ev.CloudTrailEvent), &rec); err != nil || rec.UserIdentity.Type != "AssumedRole" ||
+			rec.UserIdentity.SessionContext == nil || rec.UserIdentity.SessionContext.Attributes.MFAAuthenticated != "true" {
+			t.Errorf("event %s: userIdentity %+v (%v)", ev.EventName, rec.UserIdentity, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"DeleteRole", "GetRole"}, names); diff != "" {
+		t.Errorf("the MFA session's events mismatch (-want +got):\n%s", diff)
+	}
+
+	// The role was used: RoleLastUsed shows it once activity is written.
+	if err := e.srv.flushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	if got.Role.RoleLastUsed == nil || got.Role.RoleLastUsed.LastUsedDate == nil {
+		t.Errorf("RoleLastUsed = %+v", got.Role.RoleLastUsed)
+	}
+}
