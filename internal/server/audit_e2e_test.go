@@ -740,7 +740,9 @@ func TestAuditSessionIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, out)
 	}
-	var res struct{ Events []struct{ EventName, CloudTrailEvent string } }
+	var res struct {
+		Events []struct{ EventName, CloudTrailEvent string }
+	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
