@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/audit"
@@ -42,8 +45,14 @@ func newAuditor(s *Server) *auditor {
 		panic("server: the store does not implement store.AuditLog")
 	}
 	a := &auditor{log: log, activity: newActivity()}
+	lostRecords := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "persona_audit_records_lost_total",
+		Help: "Audit records of reads and failed requests that could not be written (after retries).",
+	})
+	s.cfg.Registry.MustRegister(lostRecords)
 	a.writer = audit.NewWriter(log, audit.WriterOptions{
 		OnAsyncError: func(err error, lost []store.AuditRecord) {
+			lostRecords.Add(float64(len(lost)))
 			s.cfg.Logger.Error("audit records lost", "count", len(lost), "err", err)
 		},
 	})
@@ -247,6 +256,10 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 	}
 	ev := ra.pending.Event()
 	ev.Response = ra.pending.Response()
+	if ev.Principal == nil && ev.Identity == nil && ev.Action == "AssumeRoleWithWebIdentity" {
+		// The call succeeded, so its token was verified: its claims name the caller.
+		ev.Identity = webIdentityOf(first(ra.form["WebIdentityToken"]))
+	}
 	s.noteActivity(ev, "")
 	if other := crossAccountRole(ev); other != "" && s.accountExists(ctx, other) {
 		return s.recordInBothAccounts(ctx, ev, other)
@@ -555,4 +568,34 @@ func (s *Server) deliverable(ctx context.Context, ev audit.Event) bool {
 func (s *Server) accountExists(ctx context.Context, account string) bool {
 	_, err := s.cfg.Store.Get(context.WithoutCancel(ctx), store.KindAccount, "", account)
 	return err == nil
+}
+
+// webIdentityOf is the WebIdentityUser userIdentity of a JWT that the STS layer has verified (its claims are read,
+// not checked, here); nil when the token cannot be read.
+func webIdentityOf(jwt string) *audit.UserIdentity {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Iss == "" {
+		return nil
+	}
+	var aud string
+	if json.Unmarshal(claims.Aud, &aud) != nil {
+		var auds []string
+		if json.Unmarshal(claims.Aud, &auds) == nil && len(auds) > 0 {
+			aud = auds[0]
+		}
+	}
+	// CloudTrail names the provider without its scheme ("accounts.google.com").
+	return audit.WebIdentityUser(strings.TrimPrefix(claims.Iss, "https://"), aud, claims.Sub)
 }

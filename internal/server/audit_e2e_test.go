@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -766,5 +767,41 @@ func TestAuditSessionIdentities(t *testing.T) {
 	got := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
 	if got.Role.RoleLastUsed == nil || got.Role.RoleLastUsed.LastUsedDate == nil {
 		t.Errorf("RoleLastUsed = %+v", got.Role.RoleLastUsed)
+	}
+}
+
+func (f fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *stsapi.AssumeRoleWithWebIdentityInput) (*stsapi.AssumeRoleWithWebIdentityOutput, error) {
+	return &stsapi.AssumeRoleWithWebIdentityOutput{
+		Credentials: &stsapi.Credentials{AccessKeyId: "ASIAWEBWEBWEBWEBWEB1", SecretAccessKey: f.secret, SessionToken: f.token, Expiration: time.Now().Add(time.Hour)},
+		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: "AROAWEB:" + in.RoleSessionName,
+			Arn: "arn:aws:sts::" + testAccount + ":assumed-role/web/" + in.RoleSessionName},
+	}, nil
+}
+
+// TestAuditWebIdentityUser checks a successful AssumeRoleWithWebIdentity is recorded with the WebIdentityUser
+// identity its token names, and never with the token.
+func TestAuditWebIdentityUser(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.srv.sts = fakeSTS{Handler: stsapi.Unimplemented{}, secret: "webSecretKeyForTheTest0123456789", token: "webSessionTokenForTheTest0123456789"}
+	enc := base64.RawURLEncoding.EncodeToString
+	jwt := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(`{"iss":"https://accounts.google.com","aud":"app-123.apps.googleusercontent.com","sub":"1122334455"}`)) + "." + enc([]byte("signature"))
+	anon := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.url), RetryMaxAttempts: 1})
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/web"), RoleSessionName: aws.String("web-session"), WebIdentityToken: aws.String(jwt)}))
+	recs := e.find(testAccount, "AssumeRoleWithWebIdentity")
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	want := audit.UserIdentity{Type: "WebIdentityUser", PrincipalID: "accounts.google.com:app-123.apps.googleusercontent.com:1122334455",
+		UserName: "1122334455", IdentityProvider: "accounts.google.com"}
+	if diff := cmp.Diff(want, recs[0].UserIdentity); diff != "" {
+		t.Errorf("userIdentity mismatch (-want +got):\n%s", diff)
+	}
+	trail := e.rawRecords(testAccount)
+	for _, s := range []string{jwt, "webSecretKeyForTheTest0123456789", "webSessionTokenForTheTest0123456789"} {
+		if strings.Contains(trail, s) {
+			t.Errorf("%q is in the trail", s)
+		}
 	}
 }
