@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/audit"
@@ -42,8 +45,14 @@ func newAuditor(s *Server) *auditor {
 		panic("server: the store does not implement store.AuditLog")
 	}
 	a := &auditor{log: log, activity: newActivity()}
+	lostRecords := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "persona_audit_records_lost_total",
+		Help: "Audit records of reads and failed requests that could not be written (after retries).",
+	})
+	s.cfg.Registry.MustRegister(lostRecords)
 	a.writer = audit.NewWriter(log, audit.WriterOptions{
 		OnAsyncError: func(err error, lost []store.AuditRecord) {
+			lostRecords.Add(float64(len(lost)))
 			s.cfg.Logger.Error("audit records lost", "count", len(lost), "err", err)
 		},
 	})
@@ -153,6 +162,30 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 	return audit.WithPending(ctx, ra.pending)
 }
 
+// withJSONRequest is withRequest for a JSON 1.1 service (Organizations): the parameters are the request's JSON
+// body, members in lower camel case as CloudTrail shows them.
+func (ra *requestAudit) withJSONRequest(ctx context.Context, service, op string, p *authz.Principal, body []byte) context.Context {
+	params := audit.JSONElements(body)
+	ra.action, ra.source = op, sourceOf(service)
+	ra.pending.Update(func(ev *audit.Event) {
+		ev.Principal = p
+		ev.Source, ev.Action = ra.source, op
+		ev.ReadOnly = audit.ReadOnlyAction(op)
+		ev.Params = params
+	})
+	return audit.WithPending(ctx, ra.pending)
+}
+
+// recordJSONSuccess records a JSON 1.1 call that succeeded with output out: a call that changed something shows
+// its output as responseElements, and is durable before the caller sees the answer.
+func (s *Server) recordJSONSuccess(ctx context.Context, ra *requestAudit, out []byte) error {
+	if !ra.pending.Event().ReadOnly {
+		resp := audit.JSONElements(out)
+		ra.pending.RespondWith(func() any { return resp })
+	}
+	return s.recordSuccess(ctx, ra)
+}
+
 // resourceParams are the request members that name a resource, with its CloudTrail resource type. Names are
 // indexed so LookupEvents' ResourceName finds the event by the name the caller used; ARNs are written to the
 // record's resources element as well.
@@ -223,7 +256,17 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 	}
 	ev := ra.pending.Event()
 	ev.Response = ra.pending.Response()
+	if ev.Principal == nil && ev.Identity == nil && ev.Action == "AssumeRoleWithWebIdentity" {
+		// The call succeeded, so its token was verified: its claims name the caller.
+		ev.Identity = webIdentityOf(first(ra.form["WebIdentityToken"]))
+	}
 	s.noteActivity(ev, "")
+	if other := crossAccountRole(ev); other != "" && s.accountExists(ctx, other) {
+		return s.recordInBothAccounts(ctx, ev, other)
+	}
+	if !s.deliverable(ctx, ev) {
+		return nil
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return err
@@ -232,6 +275,41 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 		return s.audit.writer.RecordAsync(context.WithoutCancel(ctx), row)
 	}
 	return s.audit.writer.Record(ctx, row)
+}
+
+// crossAccountRole returns the account of the role a successful AssumeRole call assumed when it is not the
+// caller's, else "".
+func crossAccountRole(ev audit.Event) string {
+	if !credentialIssuers[ev.Action] || ev.Principal == nil {
+		return ""
+	}
+	for _, r := range ev.Resources {
+		if r.Type == "AWS::IAM::Role" && r.AccountID != "" && r.AccountID != ev.Principal.Account {
+			return r.AccountID
+		}
+	}
+	return ""
+}
+
+// recordInBothAccounts records a cross-account AssumeRole in the caller's trail and in the role owner's, with
+// one sharedEventID linking the two records, as CloudTrail does.
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+func (s *Server) recordInBothAccounts(ctx context.Context, ev audit.Event, roleAccount string) error {
+	ev.SharedEventID = audit.NewID()
+	mine, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	ev.EventID, ev.RecipientAccount = "", roleAccount
+	theirs, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	for _, row := range []store.AuditRecord{mine, theirs} {
+		go func() { errs <- s.audit.writer.Record(ctx, row) }()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 // recordFailure records a request that failed with apiErr. Failed and denied requests changed nothing, so their
@@ -265,6 +343,9 @@ func (s *Server) recordFailure(r *http.Request, rec *outcome, service string, ap
 		ev.Identity = &audit.UserIdentity{Type: "Unknown", AccountID: rec.Account, AccessKeyID: akid}
 	}
 	s.noteActivity(ev, apiErr.Code)
+	if !s.deliverable(r.Context(), ev) {
+		return
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return
@@ -468,6 +549,53 @@ func sourceOf(service string) string {
 		return audit.SourceSTS
 	case "cloudtrail":
 		return audit.SourceCloudTrail
+	case "organizations":
+		return audit.SourceOrganizations
 	}
 	return audit.SourceIAM
+}
+
+// deliverable reports whether ev has a trail to go to. An unsigned call names its account only through the role
+// ARN it sends: its record is kept only when that account exists, so anonymous callers cannot fill the store
+// with trails of made-up accounts.
+func (s *Server) deliverable(ctx context.Context, ev audit.Event) bool {
+	if ev.Principal != nil || ev.RecipientAccount == "" {
+		return true // the caller's own account (Build refuses an event with no account at all)
+	}
+	return s.accountExists(ctx, ev.RecipientAccount)
+}
+
+func (s *Server) accountExists(ctx context.Context, account string) bool {
+	_, err := s.cfg.Store.Get(context.WithoutCancel(ctx), store.KindAccount, "", account)
+	return err == nil
+}
+
+// webIdentityOf is the WebIdentityUser userIdentity of a JWT that the STS layer has verified (its claims are read,
+// not checked, here); nil when the token cannot be read.
+func webIdentityOf(jwt string) *audit.UserIdentity {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Iss == "" {
+		return nil
+	}
+	var aud string
+	if json.Unmarshal(claims.Aud, &aud) != nil {
+		var auds []string
+		if json.Unmarshal(claims.Aud, &auds) == nil && len(auds) > 0 {
+			aud = auds[0]
+		}
+	}
+	// CloudTrail names the provider without its scheme ("accounts.google.com").
+	return audit.WebIdentityUser(strings.TrimPrefix(claims.Iss, "https://"), aud, claims.Sub)
 }

@@ -156,20 +156,10 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	}
 	ctx = authz.WithPrincipal(ctx, p)
 	rec.principal = p.ARN
-	var params map[string]any
-	if known && svc.params != nil {
-		params = svc.params(op, body)
-	}
-	rec.audit.pending.Update(func(ev *audit.Event) {
-		ev.Principal = p
-		ev.ReadOnly = audit.ReadOnlyAction(op)
-		ev.Params = params
-	})
-	ctx = audit.WithPending(ctx, rec.audit.pending)
+	ctx = rec.audit.withJSONRequest(ctx, svc.name, op, p, body)
 	out, err := svc.dispatch(ctx, op, body)
 	if err == nil {
-		// A mutation's record was committed in its transaction; a read's is queued now.
-		err = s.recordSuccess(ctx, rec.audit)
+		err = s.recordJSONSuccess(ctx, rec.audit, out)
 	}
 	if err != nil {
 		fail(err)
