@@ -157,6 +157,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	ctx = authz.WithPrincipal(ctx, p)
 	rec.principal = p.ARN
 	ctx = rec.audit.withJSONRequest(ctx, svc.name, op, p, body)
+	if known && svc.params != nil {
+		// The service's own view of its parameters, with the members its model marks sensitive hidden.
+		params := svc.params(op, body)
+		rec.audit.pending.Update(func(ev *audit.Event) { ev.Params = params })
+	}
 	out, err := svc.dispatch(ctx, op, body)
 	if err == nil {
 		err = s.recordJSONSuccess(ctx, rec.audit, out)
