@@ -2,9 +2,11 @@ package loadtest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -298,3 +300,30 @@ func TestRunInProcessPersona(t *testing.T) {
 		t.Errorf("report lacks the GetRole row:\n%s", md.String())
 	}
 }
+
+func TestStatCPU(t *testing.T) {
+	// Fields 14–17 (utime stime cutime cstime) are 250 50 7 3 ticks: 3.1 s at 100 ticks per second. The command
+	// name holds ") " to check that fields are counted from its last parenthesis.
+	line := "4242 (moto) (x y) S 1 4242 4242 0 -1 4194304 9000 0 0 0 250 50 7 3 20 0 5 0 123 456789 1234 18446744073709551615"
+	if got, want := statCPU(line), 3100*time.Millisecond; got != want {
+		t.Errorf("statCPU = %v, want %v", got, want)
+	}
+	if got := statCPU("garbage"); got != 0 {
+		t.Errorf("statCPU(garbage) = %v, want 0", got)
+	}
+	if got := processCPU(-1); got != 0 {
+		t.Errorf("processCPU of no process = %v, want 0", got)
+	}
+	// Our own process: /proc and getrusage must roughly agree once some CPU has been used.
+	for cpuTime() < 100*time.Millisecond {
+		for range 1000 {
+			_ = sha256Sum(nil)
+		}
+	}
+	own, ru := processCPU(os.Getpid()), cpuTime()
+	if own < ru/2 || own > 2*ru {
+		t.Errorf("processCPU(self) = %v, getrusage says %v", own, ru)
+	}
+}
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }

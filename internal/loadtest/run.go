@@ -130,12 +130,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cl.Close()
 
 	var moto *Target
+	var motoOpts Options
 	if cfg.Moto != "" {
 		m, err := StartMoto(ctx, cfg.Moto)
 		if err != nil {
 			return nil, err
 		}
 		defer m.Close()
+		motoOpts = cfg.Options
+		motoOpts.ServerCPU = m.CPU
 		moto = &Target{Name: "moto", URL: m.URL, Addr: m.Addr,
 			Root: aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}
 		logf("setting up moto_server at %s", m.URL)
@@ -200,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if status, body, err := Probe(ctx, moto.Addr, mreqs[0]); err != nil || status != 200 {
 				return nil, fmt.Errorf("%s: Moto answered HTTP %d (%v): %.300s", s.Name, status, err, body)
 			}
-			ms, err := Replay(ctx, moto.Addr, mreqs, cfg.Options)
+			ms, err := Replay(ctx, moto.Addr, mreqs, motoOpts)
 			if err != nil {
 				return nil, fmt.Errorf("%s: Moto: %w", s.Name, err)
 			}

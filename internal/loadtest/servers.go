@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	persiam "github.com/persona-iam/persona/internal/iam"
@@ -27,7 +28,9 @@ type Local struct {
 	// URL is the server's base URL, http://127.0.0.1:PORT.
 	URL string
 	// Addr is its host:port.
-	Addr  string
+	Addr string
+	// CPU reports the CPU time the server's process has used, for a server in another process; nil otherwise.
+	CPU   func() time.Duration
 	close func() error
 }
 
@@ -122,7 +125,8 @@ func StartMoto(ctx context.Context, bin string) (*Local, error) {
 		return nil
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	l := &Local{URL: "http://" + addr, Addr: addr, close: stop}
+	pid := cmd.Process.Pid
+	l := &Local{URL: "http://" + addr, Addr: addr, close: stop, CPU: func() time.Duration { return processCPU(pid) }}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(l.URL + "/moto-api/")
@@ -136,4 +140,38 @@ func StartMoto(ctx context.Context, bin string) (*Local, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// processCPU is the user and system CPU time of process pid and its reaped children, from /proc/PID/stat
+// (https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html); 0 when unreadable.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return statCPU(string(b))
+}
+
+// statCPU sums utime, stime, cutime and cstime of a /proc/PID/stat line.
+func statCPU(b string) time.Duration {
+	// The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+	i := strings.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(b[i+1:])
+	// f[0] is field 3 (state); utime, stime, cutime, cstime are fields 14–17.
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, s := range f[11:15] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	const userHZ = 100 // sysconf(_SC_CLK_TCK) on Linux
+	return time.Duration(ticks) * time.Second / userHZ
 }
