@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// FuzzParseTTL: a TTL is accepted exactly when it is the decimal form of an integer in [1, 21600] without sign,
+// spaces or leading zeros beyond what Atoi round-trips to the same digits.
+func FuzzParseTTL(f *testing.F) {
+	for _, s := range []string{"1", "21600", "21601", "0", "-1", "+5", "060", " 5", "6h", "", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := parseTTL([]string{s})
+		v, err := strconv.Atoi(s)
+		digits := s != ""
+		for _, c := range s {
+			digits = digits && c >= '0' && c <= '9'
+		}
+		want := err == nil && digits && v >= MinTokenTTL && v <= MaxTokenTTL
+		if ok != want || (ok && n != v) {
+			t.Fatalf("parseTTL(%q) = %d, %v; want %v", s, n, ok, want)
+		}
+	})
+}
+
+// FuzzIMDSRequest: whatever the path, method and token, the IMDS handler answers one of IMDS's statuses; a
+// request with a token not issued by the agent is never answered 200; no request without a token is answered
+// 200 while IMDSv1 is off.
+func FuzzIMDSRequest(f *testing.F) {
+	f.Add("GET", "/latest/meta-data/iam/security-credentials/web-role", "", true)
+	f.Add("PUT", "/latest/api/token", "60", false)
+	f.Add("GET", "/latest/meta-data/../../latest/meta-data/", "x", false)
+	f.Add("HEAD", "/latest//meta-data", "", true)
+	c := newClock()
+	fetch := newFake(c, time.Hour)
+	a, err := New(Config{Fetcher: fetch, Now: c.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	a.Tick(context.Background())
+	h := a.IMDSHandler()
+	good := a.tokens.issue(c.Now().Add(time.Hour))
+	f.Fuzz(func(t *testing.T, method, path, tokenOrTTL string, useGood bool) {
+		req, err := http.NewRequest(method, "http://imds"+"/", nil)
+		if err != nil {
+			return
+		}
+		req.URL.Path = path
+		if path == tokenPath {
+			req.Header.Set(TokenTTLHeader, tokenOrTTL)
+		} else if useGood {
+			req.Header.Set(TokenHeader, good)
+		} else if tokenOrTTL != "" {
+			req.Header.Set(TokenHeader, tokenOrTTL)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 400, 401, 403, 404, 405:
+		default:
+			t.Fatalf("%s %q answered %d", method, path, rec.Code)
+		}
+		if rec.Code == 200 && path != tokenPath && !useGood {
+			t.Fatalf("%s %q with token %q answered 200", method, path, tokenOrTTL)
+		}
+	})
+}
