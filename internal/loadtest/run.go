@@ -120,6 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	ceiling := NewCeiling(0)
 	ceiling.AddKey(persona.Root.AccessKeyID, persona.Root.SecretAccessKey)
+	ceiling.AddKey(persona.User.AccessKeyID, persona.User.SecretAccessKey)
 	if persona.Temp.AccessKeyID != "" {
 		ceiling.AddKey(persona.Temp.AccessKeyID, persona.Temp.SecretAccessKey)
 	}
