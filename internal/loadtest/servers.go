@@ -83,7 +83,7 @@ func StartPersona(ctx context.Context, dir string) (*PersonaServer, error) {
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := server.New(server.Config{Store: st, Box: box, Logger: logger})
 	runCtx, cancel := context.WithCancel(context.Background())
-	go srv.Run(runCtx)
+	go pprof.Do(runCtx, pprof.Labels("server", "persona"), srv.Run) // its background work (audit writer, …) counts as Persona's
 	l, err := Serve("persona", srv)
 	if err != nil {
 		cancel()
