@@ -81,7 +81,11 @@ func StartPersona(ctx context.Context, dir string) (*PersonaServer, error) {
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv := server.New(server.Config{Store: st, Box: box, Logger: logger})
+	var srv *server.Server
+	// Goroutines New starts (the audit writer, …) carry the label too.
+	pprof.Do(ctx, pprof.Labels("server", "persona"), func(context.Context) {
+		srv = server.New(server.Config{Store: st, Box: box, Logger: logger})
+	})
 	runCtx, cancel := context.WithCancel(context.Background())
 	go pprof.Do(runCtx, pprof.Labels("server", "persona"), srv.Run) // its background work (audit writer, …) counts as Persona's
 	l, err := Serve("persona", srv)

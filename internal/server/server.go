@@ -117,13 +117,14 @@ func New(cfg Config) *Server {
 		ring = s.cfg.Keyring.Ring()
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
-	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
+	// IAM and STS read entities through a cache that writes through it and the authorizer's generation (other
+	// nodes' writes) invalidate: a GetRole or AssumeRole then costs no database round trip (docs/performance.md,
+	// "Server under load").
 	cached := cache.New(cfg.Store, s.authz.Generation, 0)
 	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	s.sts = sts.New(sts.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
 	s.jsonRoutes()
 	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
 	s.routes()
