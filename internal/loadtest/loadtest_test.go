@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/persona-iam/persona/internal/store/postgres/pgtest"
 )
 
 func TestPercentile(t *testing.T) {
@@ -327,3 +329,30 @@ func TestStatCPU(t *testing.T) {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestRunInProcessPersonaOnPostgres runs two scenarios with Persona's data in a fresh PostgreSQL schema, which the
+// harness drops afterwards.
+func TestRunInProcessPersonaOnPostgres(t *testing.T) {
+	rep, err := Run(context.Background(), Config{
+		Options:   Options{Conns: 2, Duration: 100 * time.Millisecond},
+		Rounds:    1,
+		Roles:     2,
+		Postgres:  pgtest.BaseDSN(),
+		Scenarios: []string{"GetRole", "AssumeRole"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Store != "PostgreSQL" {
+		t.Errorf("Store = %q", rep.Store)
+	}
+	for _, row := range rep.Rows {
+		if row.Skipped != "" {
+			t.Errorf("%s skipped: %s", row.Scenario.Name, row.Skipped)
+			continue
+		}
+		if s := row.Persona[0]; s.Errors != 0 || s.Requests == 0 {
+			t.Errorf("%s: %d answers, %d errors (%s)", row.Scenario.Name, s.Requests, s.Errors, s.FirstError)
+		}
+	}
+}

@@ -10,11 +10,11 @@ import (
 
 // WriteMarkdown writes the report as the Markdown table docs/performance.md keeps.
 func (r *Report) WriteMarkdown(w io.Writer) {
-	fmt.Fprintf(w, "Run at %s on %s; %d connections; Persona and the ceiling measured alternately in %d rounds of %s "+
+	fmt.Fprintf(w, "Run at %s on %s; Persona's store: %s; %d connections; Persona and the ceiling measured alternately in %d rounds of %s "+
 		"(each after %s of warm-up), Moto once for %s. Rates and latencies are the median round's; the ratio to the "+
 		"ceiling is the median of the rounds' ratios. CPU/req is the CPU time of the load generator and the server "+
 		"together (Persona and the ceiling run in the harness's process, moto_server in its own) per answer.\n\n",
-		r.Start.Format(time.RFC3339), r.Machine, r.Options.Conns, r.Rounds, r.Options.Duration, r.Options.Warmup, r.Options.Duration)
+		r.Start.Format(time.RFC3339), r.Machine, r.Store, r.Options.Conns, r.Rounds, r.Options.Duration, r.Options.Warmup, r.Options.Duration)
 	fmt.Fprintln(w, "| scenario | Persona req/s | p50 | p99 | CPU/req | ceiling req/s | p50 | p99 | CPU/req | Persona / ceiling (goal) | same, by CPU/req | Moto req/s | p50 | p99 | CPU/req | Persona / Moto (goal) | same, by CPU/req |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, row := range r.Rows {

@@ -27,6 +27,9 @@ type Config struct {
 	Target                       string
 	AccessKeyID, SecretAccessKey string
 	Dir                          string
+	// Postgres, when set, is the DSN of a PostgreSQL database the in-process Persona keeps its data in (a fresh
+	// schema, dropped at the end) instead of SQLite in Dir.
+	Postgres string
 	// Moto is the path of moto_server to measure side by side; empty to leave Moto out.
 	Moto string
 	// Rounds is how many times each scenario is measured against Persona and the ceiling, alternately; 3 when 0.
@@ -57,7 +60,9 @@ type Report struct {
 	Options Options
 	Rounds  int
 	Machine string
-	Rows    []Row
+	// Store names where Persona kept its data.
+	Store string
+	Rows  []Row
 }
 
 // Run sets up the servers, replays every selected scenario against Persona, the ceiling and (where the scenario
@@ -97,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer os.RemoveAll(d)
 			dir = d
 		}
-		p, err := StartPersona(ctx, dir)
+		p, err := StartPersona(ctx, dir, cfg.Postgres)
 		if err != nil {
 			return nil, fmt.Errorf("start Persona: %w", err)
 		}
@@ -148,7 +153,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Start: time.Now().UTC(), Options: cfg.Options, Rounds: cfg.Rounds, Machine: Machine()}
+	rep := &Report{Start: time.Now().UTC(), Options: cfg.Options, Rounds: cfg.Rounds, Machine: Machine(), Store: "SQLite"}
+	if cfg.Postgres != "" {
+		rep.Store = "PostgreSQL"
+	}
+	if cfg.Target != "" {
+		rep.Store = "the running server's store (" + cfg.Target + ")"
+	}
 	for _, s := range selected {
 		row := Row{Scenario: s}
 		if s.Temp && persona.Temp.AccessKeyID == "" {

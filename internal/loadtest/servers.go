@@ -17,9 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	persiam "github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/server"
+	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/postgres"
 	"github.com/persona-iam/persona/internal/store/sqlite"
 )
 
@@ -62,22 +66,46 @@ type PersonaServer struct {
 	AccountID, AccessKeyID, Secret string
 }
 
-// StartPersona starts a Persona server whose data lives in dir.
-func StartPersona(ctx context.Context, dir string) (*PersonaServer, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "persona.db"), sqlite.Options{})
-	if err != nil {
-		return nil, err
+// StartPersona starts a Persona server whose data lives in dir, or, when postgresDSN is set, in a fresh schema of
+// that PostgreSQL database (dropped on Close).
+func StartPersona(ctx context.Context, dir, postgresDSN string) (*PersonaServer, error) {
+	var st store.Store
+	var dropSchema func() error
+	if postgresDSN == "" {
+		s, err := sqlite.Open(ctx, filepath.Join(dir, "persona.db"), sqlite.Options{})
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	} else {
+		dsn, drop, err := freshSchema(ctx, postgresDSN)
+		if err != nil {
+			return nil, err
+		}
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
+		if err != nil {
+			drop()
+			return nil, err
+		}
+		st, dropSchema = s, drop
+	}
+	closeStore := func() error {
+		err := st.Close()
+		if dropSchema != nil {
+			err = errors.Join(err, dropSchema())
+		}
+		return err
 	}
 	key := make([]byte, secrets.KeySize)
 	rand.Read(key)
 	box, err := secrets.NewBox(key)
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	creds, err := persiam.Bootstrap(ctx, st, box, persiam.BootstrapOptions{})
 	if err != nil {
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -91,16 +119,47 @@ func StartPersona(ctx context.Context, dir string) (*PersonaServer, error) {
 	l, err := Serve("persona", srv)
 	if err != nil {
 		cancel()
-		st.Close()
+		closeStore()
 		return nil, err
 	}
 	stop := l.close
 	l.close = func() error {
 		err := stop()
 		cancel()
-		return errors.Join(err, st.Close())
+		return errors.Join(err, closeStore())
 	}
 	return &PersonaServer{Local: l, AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID, Secret: creds.Secret.Reveal()}, nil
+}
+
+// freshSchema creates an empty schema in the database of dsn and returns a DSN that uses it, and how to drop it.
+func freshSchema(ctx context.Context, dsn string) (string, func() error, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	schema := "persona_load_" + strings.ToLower(rand.Text()[:16])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() error {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		return err
+	}
+	// pgx sends unknown connection parameters to the server as run-time parameters.
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "://") {
+		return dsn + " search_path=" + schema, drop, nil
+	}
+	return dsn + sep + "search_path=" + schema, drop, nil
 }
 
 // StartMoto starts `moto_server` (the program at bin) on a free loopback port and waits until it answers.
