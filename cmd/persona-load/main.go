@@ -27,6 +27,7 @@ func main() {
 	flag.IntVar(&cfg.Roles, "roles", 100, "roles to create")
 	flag.IntVar(&cfg.Rounds, "rounds", 3, "rounds of Persona and ceiling measurements, alternately, per scenario")
 	flag.StringVar(&cfg.Target, "target", "", "URL of a running Persona (default: start one in this process); its root key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	flag.IntVar(&cfg.TargetPID, "target-pid", 0, "process id of the -target server, to count its CPU time")
 	flag.BoolVar(&noMoto, "no-moto", false, "leave moto_server out")
 	flag.StringVar(&cfg.Postgres, "postgres", "", "keep the in-process Persona's data in a fresh schema of this PostgreSQL database (postgres://…) instead of SQLite")
 	flag.StringVar(&cfg.CPUProfileDir, "cpuprofile-dir", "", "write a CPU profile of each scenario's Persona replay into this directory")

@@ -66,9 +66,17 @@ func rate(s Summary) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+func us(d time.Duration) string {
+	if d == 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
 
 func ratio(x, goal float64, percent bool) string {
+	if x == 0 {
+		return "unknown"
+	}
 	var v string
 	if percent {
 		v = fmt.Sprintf("%.0f%%", 100*x)

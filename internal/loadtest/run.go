@@ -26,7 +26,10 @@ type Config struct {
 	// empty to start one in this process with a fresh store in Dir.
 	Target                       string
 	AccessKeyID, SecretAccessKey string
-	Dir                          string
+	// TargetPID is the process id of the Target server, whose CPU time is then added to Persona's CPU per request;
+	// without it, an external Persona's CPU is unknown and reported as such.
+	TargetPID int
+	Dir       string
 	// Postgres, when set, is the DSN of a PostgreSQL database the in-process Persona keeps its data in (a fresh
 	// schema, dropped at the end) instead of SQLite in Dir.
 	Postgres string
@@ -153,6 +156,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
+	personaOpts := cfg.Options
+	if cfg.Target != "" && cfg.TargetPID != 0 {
+		personaOpts.ServerCPU = func() time.Duration { return processCPU(cfg.TargetPID) }
+	}
 	rep := &Report{Start: time.Now().UTC(), Options: cfg.Options, Rounds: cfg.Rounds, Machine: Machine(), Store: "SQLite"}
 	if cfg.Postgres != "" {
 		rep.Store = "PostgreSQL"
@@ -191,7 +198,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		for round := range cfg.Rounds {
 			logf("%s: round %d/%d: Persona…", s.Name, round+1, cfg.Rounds)
-			ps, err := Replay(ctx, persona.Addr, reqs, cfg.Options)
+			ps, err := Replay(ctx, persona.Addr, reqs, personaOpts)
+			if cfg.Target != "" && cfg.TargetPID == 0 {
+				ps.CPU = 0 // only the load generator's: unknown
+			}
 			if err != nil {
 				stop()
 				return nil, fmt.Errorf("%s: Persona: %w", s.Name, err)
