@@ -24,6 +24,10 @@ type Policy struct {
 	bySvc  map[string][]int32
 	always []int32
 	vars   bool
+	// single reports that the document wrote Statement as one object.
+	single bool
+	// keys are the document's context keys (Document.ContextKeys).
+	keys []string
 }
 
 // StatementRef identifies a statement that took part in a decision.
@@ -126,7 +130,7 @@ func Compile(doc *Document, kind PolicyKind, id string) (*Policy, error) {
 		return nil, &InvalidPolicyError{Findings: errs}
 	}
 	vars := doc.UsesVariables()
-	p := &Policy{id: id, kind: kind, stmts: make([]cstmt, len(doc.Statements)), bySvc: map[string][]int32{}}
+	p := &Policy{id: id, kind: kind, stmts: make([]cstmt, len(doc.Statements)), bySvc: map[string][]int32{}, single: doc.SingleStatement, keys: doc.ContextKeys()}
 	svcSets := map[string][]int32{}
 	for i := range doc.Statements {
 		s := &doc.Statements[i]
@@ -226,6 +230,15 @@ func (p *Policy) Kind() PolicyKind { return p.kind }
 // HasVariables reports whether the policy uses policy variables, in which
 // case evaluating it may allocate.
 func (p *Policy) HasVariables() bool { return p.vars }
+
+// SingleStatement reports whether the source document wrote Statement as
+// one object rather than an array. The IAM policy simulator counts columns
+// as if the array brackets were there (see SimulatorPositions).
+func (p *Policy) SingleStatement() bool { return p.single }
+
+// ContextKeys returns the condition keys and policy variables the policy
+// refers to (see Document.ContextKeys). The slice is shared: do not modify.
+func (p *Policy) ContextKeys() []string { return p.keys }
 
 func compilePrincipal(pr *Principal) *cprincipal {
 	c := &cprincipal{any: pr.Wildcard}

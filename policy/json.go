@@ -114,7 +114,24 @@ func (s *scanner) found(off int) string {
 	if r == utf8.RuneError {
 		return "invalid UTF-8 byte " + strconv.QuoteRune(rune(s.src[off]))
 	}
+	if hint, ok := lookalikes[r]; ok {
+		return strconv.QuoteRune(r) + " (" + hint + ")"
+	}
 	return strconv.QuoteRune(r)
+}
+
+// lookalikes are characters that text copied from web pages and word processors brings into policies in place of
+// JSON's own: the error names them, since they look right on screen.
+var lookalikes = map[rune]string{
+	'\u00a0': "a non-breaking space, often copied from a web page; JSON allows only plain spaces, tabs and newlines",
+	'\u2007': "a figure space; JSON allows only plain spaces, tabs and newlines",
+	'\u202f': "a narrow non-breaking space; JSON allows only plain spaces, tabs and newlines",
+	'\u200b': "a zero-width space, invisible on screen; delete it",
+	'\ufeff': "a byte-order mark; save the file as UTF-8 without BOM",
+	'\u201c': "a typographic quote; JSON needs plain double quotes \"",
+	'\u201d': "a typographic quote; JSON needs plain double quotes \"",
+	'\u2018': "a typographic quote; JSON needs plain double quotes \"",
+	'\u2019': "a typographic quote; JSON needs plain double quotes \"",
 }
 
 // foundAt is found plus its position when that differs from where the error

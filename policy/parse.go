@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -106,7 +107,12 @@ func (b *builder) document(root *jvalue) (*Document, error) {
 		case "Statement":
 			stmt = m.val
 		default:
-			return nil, b.errf(m.keyOff, "", "unknown top-level element "+strconv.Quote(m.key)+suggestName(m.key, topLevel))
+			msg := "unknown top-level element " + strconv.Quote(m.key) + suggestName(m.key, topLevel)
+			if slices.Contains(statementElements, m.key) {
+				// A lone statement, as notes and answers often quote one.
+				msg += ` (it belongs in a statement: this looks like a single statement; wrap it as {"Version": "2012-10-17", "Statement": [ … ]})`
+			}
+			return nil, b.errf(m.keyOff, "", msg)
 		}
 	}
 	if stmt == nil {

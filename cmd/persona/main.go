@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -16,10 +17,17 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), policyCommand(), agentCommand(), credentialProcessCommand(), instanceCommand())
+	root.AddCommand(serveCommand(), policyCommand(), keysCommand(), auditCommand(), agentCommand(), credentialProcessCommand(), instanceCommand())
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "persona:", err)
-		os.Exit(1)
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if !errors.Is(err, errDenied) {
+			fmt.Fprintln(os.Stderr, "persona:", err)
+		}
+		os.Exit(code)
 	}
 }
 

@@ -17,7 +17,7 @@ func policyCommand() *cobra.Command {
 		Use:   "policy",
 		Short: "Validate and simulate IAM policies offline",
 	}
-	cmd.AddCommand(policyValidateCommand())
+	cmd.AddCommand(policyValidateCommand(), policySimulateCommand())
 	return cmd
 }
 

@@ -43,6 +43,14 @@ func TestValidateSeedMistakes(t *testing.T) {
 			wantParts: []string{"arn:aws:s3:::my-bucket/*", "1:"},
 		},
 		{
+			// One learner's notes carry their policies with non-breaking spaces, as pasted from a blog.
+			name:      "non-breaking spaces from a web page",
+			kind:      policy.KindTrust,
+			body:      "{\n\u00a0 \"Version\": \"2012-10-17\",\n\u00a0 \"Statement\": []\n}",
+			wantErr:   true,
+			wantParts: []string{"line 2, column 1", "non-breaking space"},
+		},
+		{
 			name:      "a good trust policy",
 			kind:      policy.KindTrust,
 			body:      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,

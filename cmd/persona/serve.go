@@ -24,6 +24,7 @@ import (
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/postgres"
 	"github.com/persona-iam/persona/internal/store/sqlite"
+	"github.com/persona-iam/persona/internal/sts"
 )
 
 // DefaultListen is where `persona serve` listens unless told otherwise.
@@ -32,6 +33,7 @@ const DefaultListen = "127.0.0.1:7474"
 type serveConfig struct {
 	listen, dataDir, storeURL, region, tlsCert, tlsKey, logLevel string
 	masterKeyFile                                                string
+	auditRetention                                               string
 }
 
 func serveCommand() *cobra.Command {
@@ -52,6 +54,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&c.tlsKey, "tls-key", env("PERSONA_TLS_KEY", ""), "TLS private key file (PERSONA_TLS_KEY)")
 	f.StringVar(&c.logLevel, "log-level", env("PERSONA_LOG_LEVEL", "info"), "debug, info, warn or error (PERSONA_LOG_LEVEL)")
 	f.StringVar(&c.masterKeyFile, "master-key-file", env("PERSONA_MASTER_KEY_FILE", ""), "file holding the base64 master key (PERSONA_MASTER_KEY_FILE; or PERSONA_MASTER_KEY; default DATA_DIR/master.key, created on first start)")
+	f.StringVar(&c.auditRetention, "audit-retention", env("PERSONA_AUDIT_RETENTION", "90d"), "how long audit records are kept (90d, 2160h; 0 keeps them forever) (PERSONA_AUDIT_RETENTION)")
 	return cmd
 }
 
@@ -73,6 +76,10 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	retention, err := parseDuration(c.auditRetention)
+	if err != nil {
+		return fmt.Errorf("--audit-retention: %w", err)
 	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -99,7 +106,11 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region})
+	keyring, err := sts.OpenKeyring(ctx, st, box)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention})
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -141,7 +152,12 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	logger.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return hs.Shutdown(shutdown)
+	err = hs.Shutdown(shutdown)
+	// Queued audit records (reads, denials) are written before the process exits.
+	if cerr := srv.Close(shutdown); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func openStore(ctx context.Context, c serveConfig) (store.Store, error) {

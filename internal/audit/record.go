@@ -233,7 +233,9 @@ func NewRecord(ev Event) *Record {
 		TLSDetails:         ev.TLS,
 	}
 	for _, r := range ev.Resources {
-		if r.ARN != "" || r.Type != "" {
+		// A resource known only by name is indexed for LookupEvents but not written: CloudTrail's resources
+		// element lists ARNs.
+		if r.ARN != "" {
 			rec.Resources = append(rec.Resources, r)
 		}
 	}

@@ -46,8 +46,9 @@ type Writer struct {
 }
 
 type item struct {
-	rec store.AuditRecord
-	ack chan error // nil for RecordAsync
+	rec     store.AuditRecord
+	ack     chan error // nil for RecordAsync
+	barrier bool       // Flush's marker: no record, acknowledged with its batch
 }
 
 // NewWriter starts a Writer appending to log. Close it to write what is queued and stop.
@@ -82,6 +83,20 @@ func (w *Writer) Record(ctx context.Context, rec store.AuditRecord) error {
 		return err
 	case <-ctx.Done():
 		// The writer will still send on ack (buffered), so it is not reused.
+		return ctx.Err()
+	}
+}
+
+// Flush returns once every record queued before it was called has been written (or failed), or ctx ends.
+func (w *Writer) Flush(ctx context.Context) error {
+	ack := make(chan error, 1)
+	if err := w.enqueue(ctx, item{ack: ack, barrier: true}); err != nil {
+		return err
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
@@ -143,7 +158,9 @@ func (w *Writer) run() {
 		open := w.fill(&batch, &timer)
 		recs = recs[:0]
 		for _, it := range batch {
-			recs = append(recs, it.rec)
+			if !it.barrier {
+				recs = append(recs, it.rec)
+			}
 		}
 		w.flush(batch, recs)
 		clear(recs) // drop references to records' data until the next batch
@@ -198,7 +215,7 @@ func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 // flush writes one batch and tells its callers.
 func (w *Writer) flush(batch []item, recs []store.AuditRecord) {
 	var err error
-	for attempt := 1; attempt <= w.opts.Attempts; attempt++ {
+	for attempt := 1; attempt <= w.opts.Attempts && len(recs) > 0; attempt++ {
 		// Not a caller's context: the batch belongs to many callers, and a record must be written even if the
 		// request that made it has gone.
 		if err = w.log.AppendAudit(context.Background(), recs); err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	Now func() time.Time
 	// Partition is the ARN partition; "aws" when empty.
 	Partition string
+	// Tokens is the session-token key ring that opens temporary credentials; without it every request carrying
+	// X-Amz-Security-Token is refused.
+	Tokens *token.Ring
 }
 
 // Authenticator verifies requests. It caches each access key's opened secret and principal until the store
@@ -74,8 +78,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, body 
 		return nil, "", err
 	}
 	if req.SecurityToken != "" {
-		// Temporary credentials are sealed session tokens, opened by the STS layer once it exists.
-		return nil, "", sigv4.InvalidClientTokenID()
+		return a.authenticateSession(r, req, body)
 	}
 	k, err := a.key(ctx, req.Credential.AccessKeyID)
 	if err != nil {

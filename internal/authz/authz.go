@@ -60,6 +60,11 @@ type identitySet struct {
 	identity []*policy.Policy
 	boundary *policy.Policy
 	tags     map[string]string
+	// id is the unique id of the user or role the policies are of; temporary credentials only get them when
+	// their session names the same id (a deleted and re-created entity is another entity).
+	id string
+	// missing reports that the entity no longer exists: nothing is allowed.
+	missing bool
 }
 
 // maxCompiled bounds the compiled-policy cache; past it the cache starts again (policies are re-compiled on demand).
@@ -94,9 +99,9 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if seq != last {
-			if last != -1 {
-				a.Invalidate()
-			}
+			// Invalidate on the first reading too: a write made by another node after this node cached a
+			// principal but before the first tick would otherwise never be noticed.
+			a.Invalidate()
 			last = seq
 		}
 	}
@@ -132,6 +137,19 @@ func (a *Authorizer) Compile(doc string, kind policy.PolicyKind, id string) (*po
 // without one). extra adds request-specific condition keys (aws:RequestTag/…, iam:PolicyARN, …). It returns nil
 // when allowed and a *DeniedError when not; it fails closed: no principal, or any error gathering policies, denies.
 func (a *Authorizer) Authorize(ctx context.Context, action, resource string, extra map[string][]string) error {
+	return a.authorize(ctx, action, resource, nil, extra)
+}
+
+// AuthorizeWithPolicy is Authorize with a resource-based policy of the resource (a role's trust policy, compiled
+// with Compile): the engine then applies AWS's same-account and cross-account rules, so that, for instance, a trust
+// policy naming a user of the role's own account suffices on its own, while one naming only an account delegates
+// to that account's identity policies.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+func (a *Authorizer) AuthorizeWithPolicy(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
+	return a.authorize(ctx, action, resource, resourcePolicy, extra)
+}
+
+func (a *Authorizer) authorize(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
 	p := PrincipalFrom(ctx)
 	if p == nil {
 		return &DeniedError{PrincipalARN: "anonymous", Action: action, Resource: resource, Reason: policy.ReasonNoIdentityAllow}
@@ -148,14 +166,39 @@ func (a *Authorizer) Authorize(ctx context.Context, action, resource string, ext
 		if resAccount == p.Account {
 			return nil
 		}
+		if resourcePolicy != nil {
+			// Across accounts, root's own side allows everything; the resource policy decides.
+			allowAll, err := a.Compile(allowAllPolicy, policy.KindIdentity, "root")
+			if err != nil {
+				return err
+			}
+			res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: resourcePolicy}, &policy.Request{
+				Principal: caller(p), Action: action, Resource: resource, ResourceAccount: resAccount,
+				Context: condition.NewMapContext(contextKeys(ctx, p, nil, extra)),
+			})
+			if res.Decision == policy.Allow {
+				return nil
+			}
+			return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: res.Reason, Matched: res.Matched}
+		}
 		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoResourceAllow}
+	}
+	if p.Type == FederatedUser && strings.HasPrefix(strings.ToLower(action), "iam:") {
+		// Federated users (GetFederationToken) cannot call IAM through the API at all.
+		// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource}
 	}
 	set, err := a.principalSet(ctx, p)
 	if err != nil {
 		return fmt.Errorf("authz: gathering policies of %s: %w", p.ARN, err)
 	}
-	pset := &policy.Set{Identity: set.identity, Boundary: set.boundary}
-	if p.Session != nil && (len(p.Session.Policies) > 0 || len(p.Session.PolicyARNs) > 0) {
+	if set.missing || !sameEntity(p, set.id) {
+		return &DeniedError{PrincipalARN: p.ARN, Action: action, Resource: resource, Reason: policy.ReasonNoIdentityAllow}
+	}
+	pset := &policy.Set{Identity: set.identity, Boundary: set.boundary, Resource: resourcePolicy}
+	// A federated user's session policy is what grants it anything: without one, it has no permissions.
+	// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+	if p.Session != nil && (len(p.Session.Policies) > 0 || len(p.Session.PolicyARNs) > 0 || p.Type == FederatedUser) {
 		pset.Session = []*policy.Policy{}
 		for i, doc := range p.Session.Policies {
 			sp, err := a.Compile(doc, policy.KindSession, "session-policy-"+strconv.Itoa(i))
@@ -218,7 +261,7 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		"aws:PrincipalArn":          {principalARNForContext(p)},
 		"aws:PrincipalAccount":      {p.Account},
 		"aws:userid":                {p.UserID},
-		"aws:PrincipalType":         {string(p.Type)},
+		"aws:PrincipalType":         {principalTypeValue(p.Type)},
 		"aws:CurrentTime":           {now.Format(time.RFC3339)},
 		"aws:EpochTime":             {strconv.FormatInt(now.Unix(), 10)},
 		"aws:SecureTransport":       {strconv.FormatBool(r.SecureTransport)},
@@ -252,6 +295,11 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		if s.RoleARN != "" {
 			m["aws:PrincipalArn"] = []string{s.RoleARN}
 		}
+		if s.Kind == "InstanceProfile" {
+			// Instance profile credentials name their instance, whose id is the session name.
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2sourceinstancearn
+			m["ec2:SourceInstanceARN"] = []string{"arn:aws:ec2:" + r.Region + ":" + p.Account + ":instance/" + s.SessionName}
+		}
 		for k, v := range s.Tags {
 			m["aws:PrincipalTag/"+k] = []string{v}
 		}
@@ -260,6 +308,36 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		m[k] = v
 	}
 	return m
+}
+
+// allowAllPolicy stands for the root user's own permissions, which no policy limits.
+const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
+// principalTypeValue is aws:PrincipalType: Account for root, User for IAM users.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principaltype
+func principalTypeValue(t PrincipalType) string {
+	switch t {
+	case Root:
+		return "Account"
+	case IAMUser:
+		return "User"
+	}
+	return string(t)
+}
+
+// sameEntity reports whether temporary credentials were issued to the entity whose policies were gathered (id).
+// Long-term credentials are checked when the key is looked up.
+func sameEntity(p *Principal, id string) bool {
+	s := p.Session
+	switch {
+	case s == nil || id == "":
+		return true
+	case p.Type == AssumedRole:
+		return s.RoleID == id
+	case p.Type == IAMUser || p.Type == FederatedUser:
+		return s.SourceID == id
+	}
+	return true
 }
 
 // principalARNForContext is aws:PrincipalArn: for a role session, the role's ARN, not the session's.
@@ -298,24 +376,38 @@ func (a *Authorizer) principalSet(ctx context.Context, p *Principal) (*identityS
 func (a *Authorizer) gather(ctx context.Context, p *Principal) (*identitySet, error) {
 	s := &identitySet{}
 	var kind, name string
-	switch p.Type {
-	case IAMUser:
+	switch {
+	case p.Type == FederatedUser && p.Name == "":
+		// A federated user of the root user: root may do anything, so its session policy alone limits it.
+		allowAll, err := a.Compile(allowAllPolicy, policy.KindIdentity, "root")
+		if err != nil {
+			return nil, err
+		}
+		s.identity = []*policy.Policy{allowAll}
+		return s, nil
+	case p.Type == IAMUser || p.Type == FederatedUser:
 		kind, name = "user", p.Name
 		var u store.User
 		if err := getJSON(ctx, a.store, store.KindUser, p.Account, name, &u); err != nil {
+			if isNotFound(err) {
+				return &identitySet{missing: true}, nil
+			}
 			return nil, err
 		}
-		s.tags = tagMap(u.Tags)
+		s.tags, s.id = tagMap(u.Tags), u.ID
 		if err := a.setBoundary(ctx, s, p.Account, u.PermissionsBoundary); err != nil {
 			return nil, err
 		}
-	case AssumedRole:
+	case p.Type == AssumedRole:
 		kind, name = "role", p.Name
 		var r store.Role
 		if err := getJSON(ctx, a.store, store.KindRole, p.Account, name, &r); err != nil {
+			if isNotFound(err) {
+				return &identitySet{missing: true}, nil
+			}
 			return nil, err
 		}
-		s.tags = tagMap(r.Tags)
+		s.tags, s.id = tagMap(r.Tags), r.ID
 		if err := a.setBoundary(ctx, s, p.Account, r.PermissionsBoundary); err != nil {
 			return nil, err
 		}

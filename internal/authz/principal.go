@@ -40,8 +40,12 @@ type Principal struct {
 
 // Session is what a role session (or other temporary credentials) carries.
 type Session struct {
+	// Kind is the STS operation that issued the credentials ("AssumeRole", "GetSessionToken", …).
+	Kind string
 	// RoleARN and RoleID name the role behind an assumed-role session.
 	RoleARN, RoleID string
+	// SourceARN and SourceID name the IAM user (or root) behind a GetSessionToken or GetFederationToken session.
+	SourceARN, SourceID string
 	// SessionName is the role session name.
 	SessionName string
 	// Issued and Expires bound the credentials.
@@ -51,8 +55,11 @@ type Session struct {
 	MFAAuthTime time.Time
 	// SourceIdentity is the sts:SourceIdentity set when the session was created.
 	SourceIdentity string
-	// Tags are the session tags (aws:PrincipalTag/…).
-	Tags map[string]string
+	// Tags are the session tags (aws:PrincipalTag/…); TransitiveTagKeys those passed on when chaining.
+	Tags              map[string]string
+	TransitiveTagKeys []string
+	// ChainDepth is 0 for a session from long-term credentials, n for the n-th role of a chain.
+	ChainDepth int
 	// Policies are inline session policies (JSON) and PolicyARNs managed session policies; when either is set the
 	// session's permissions are the intersection with them.
 	Policies   []string

@@ -36,6 +36,7 @@ func (s *Service) keyOwner(ctx context.Context, r store.Reader, action, name str
 // only sealed under the master key.
 func (s *Service) CreateAccessKey(ctx context.Context, in *iamapi.CreateAccessKeyInput) (*iamapi.CreateAccessKeyOutput, error) {
 	var out *iamapi.AccessKey
+	respondWith(ctx, func() any { return &iamapi.CreateAccessKeyOutput{AccessKey: out} })
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		user, err := s.keyOwner(ctx, tx, "CreateAccessKey", in.UserName)
 		if err != nil {

@@ -51,6 +51,7 @@ func (s *Service) CreateGroup(ctx context.Context, in *iamapi.CreateGroupInput) 
 		return nil, err
 	}
 	g := store.Group{Name: in.GroupName, ID: randomID(prefixGroup, uniqueIDRandomChars), Path: path}
+	respondWith(ctx, func() any { return &iamapi.CreateGroupOutput{Group: s.groupOut(p.Account, &g)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		n, err := tx.Count(ctx, store.KindGroup, p.Account, "")
 		if err != nil {

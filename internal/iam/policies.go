@@ -74,27 +74,43 @@ func policyNotFound(policyARN string) error {
 
 // loadPolicy loads a customer-managed policy of the caller's account by ARN and authorizes action on it.
 func (s *Service) loadPolicy(ctx context.Context, r store.Reader, action, policyARN string) (*store.ManagedPolicy, store.Record, error) {
+	return s.loadPolicyWith(ctx, r, action, policyARN, nil)
+}
+
+// loadPolicyWith is loadPolicy with extra request condition keys; an existing policy's tags are passed as
+// aws:ResourceTag/… keys. A policy that does not exist (or is another account's) is authorized without them,
+// so a caller who may not act on it learns nothing.
+func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, policyARN string, extra map[string][]string) (*store.ManagedPolicy, store.Record, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, store.Record{}, err
 	}
-	if err := s.authorize(ctx, action, policyARN, nil); err != nil {
-		return nil, store.Record{}, err
-	}
 	ref, err := s.parsePolicyARN(policyARN)
 	if err != nil {
+		if aerr := s.authorize(ctx, action, policyARN, extra); aerr != nil {
+			return nil, store.Record{}, aerr
+		}
 		return nil, store.Record{}, err
 	}
-	if ref.aws != nil || ref.account != p.Account {
-		return nil, store.Record{}, policyNotFound(policyARN)
-	}
 	var mp store.ManagedPolicy
-	rec, err := load(ctx, r, store.KindPolicy, p.Account, ref.name, &mp)
-	if isNotFound(err) || (err == nil && mp.Path != ref.path) {
-		return nil, rec, policyNotFound(policyARN)
+	var rec store.Record
+	found := false
+	if ref.aws == nil && ref.account == p.Account {
+		rec, err = load(ctx, r, store.KindPolicy, p.Account, ref.name, &mp)
+		if err != nil && !isNotFound(err) {
+			return nil, rec, err
+		}
+		found = err == nil && mp.Path == ref.path
 	}
-	if err != nil {
+	keys := extra
+	if found {
+		keys = mergeKeys(resourceTagKeys(mp.Tags), extra)
+	}
+	if err := s.authorize(ctx, action, policyARN, keys); err != nil {
 		return nil, rec, err
+	}
+	if !found {
+		return nil, rec, policyNotFound(policyARN)
 	}
 	return &mp, rec, nil
 }
@@ -195,6 +211,13 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 		NextVersion: 2,
 		Tags:        tagsIn(in.Tags),
 	}
+	respondWith(ctx, func() any {
+		// A new policy is attached to nothing: no store read inside the transaction.
+		return &iamapi.CreatePolicyOutput{Policy: &iamapi.Policy{PolicyName: mp.Name, PolicyId: mp.ID,
+			Arn: s.policyARN(p.Account, mp.Path, mp.Name), Path: mp.Path, DefaultVersionId: "v1",
+			AttachmentCount: ptr(int32(0)), PermissionsBoundaryUsageCount: ptr(int32(0)), IsAttachable: ptr(true),
+			Description: mp.Description, CreateDate: ptr(mp.Created), UpdateDate: ptr(mp.Updated), Tags: tagsOut(mp.Tags)}}
+	})
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		n, err := tx.Count(ctx, store.KindPolicy, p.Account, "")
 		if err != nil {

@@ -61,6 +61,12 @@ func boundaryOut(policyARN string) *iamapi.AttachedPermissionsBoundary {
 // loadRole loads a role by name and authorizes action on it. A role that does not exist is authorized against
 // the ARN it would have at path "/", so a caller who may not act on it learns nothing of its existence.
 func (s *Service) loadRole(ctx context.Context, r store.Reader, action, name string) (*store.Role, store.Record, error) {
+	return s.loadRoleWith(ctx, r, action, name, nil)
+}
+
+// loadRoleWith is loadRole with extra request condition keys (aws:RequestTag/…, aws:TagKeys) beside the role's
+// aws:ResourceTag/… keys.
+func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name string, extra map[string][]string) (*store.Role, store.Record, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, store.Record{}, err
@@ -68,7 +74,7 @@ func (s *Service) loadRole(ctx context.Context, r store.Reader, action, name str
 	var role store.Role
 	rec, err := load(ctx, r, store.KindRole, p.Account, name, &role)
 	if isNotFound(err) {
-		if err := s.authorize(ctx, action, s.roleARN(p.Account, "/", name), nil); err != nil {
+		if err := s.authorize(ctx, action, s.roleARN(p.Account, "/", name), extra); err != nil {
 			return nil, rec, err
 		}
 		return nil, rec, iamapi.NoSuchEntity("The role with name %s cannot be found.", name)
@@ -76,7 +82,7 @@ func (s *Service) loadRole(ctx context.Context, r store.Reader, action, name str
 	if err != nil {
 		return nil, rec, err
 	}
-	if err := s.authorize(ctx, action, s.roleARN(p.Account, role.Path, role.Name), resourceTagKeys(role.Tags)); err != nil {
+	if err := s.authorize(ctx, action, s.roleARN(p.Account, role.Path, role.Name), mergeKeys(resourceTagKeys(role.Tags), extra)); err != nil {
 		return nil, rec, err
 	}
 	return &role, rec, nil
@@ -114,6 +120,7 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	if in.MaxSessionDuration != nil {
 		role.MaxSessionDuration = *in.MaxSessionDuration
 	}
+	respondWith(ctx, func() any { return &iamapi.CreateRoleOutput{Role: s.roleOut(p.Account, &role)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {
@@ -259,6 +266,9 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleInput) (*
 		}
 		p, _ := caller(ctx)
 		if err := s.checkNoPolicies(ctx, tx, p.Account, "role", role.Name); err != nil {
+			return err
+		}
+		if err := checkRoleNotInProfile(ctx, tx, p.Account, role.Name); err != nil {
 			return err
 		}
 		return tx.Delete(ctx, store.KindRole, p.Account, role.Name)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/secrets"
@@ -24,6 +25,8 @@ type Config struct {
 	Now func() time.Time
 	// Partition is the ARN partition; "aws" when empty.
 	Partition string
+	// SCPs gives the policy simulator the service control policies of an account; nil when there are none.
+	SCPs SCPSource
 }
 
 // Service implements iamapi.Handler.
@@ -34,11 +37,12 @@ type Service struct {
 	authz     *authz.Authorizer
 	now       func() time.Time
 	partition string
+	scps      SCPSource
 }
 
 // New returns the IAM service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, now: cfg.Now, partition: cfg.Partition}
+	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, now: cfg.Now, partition: cfg.Partition, scps: cfg.SCPs}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -62,10 +66,19 @@ func (s *Service) authorize(ctx context.Context, action, resource string, extra 
 	return s.authz.Authorize(ctx, "iam:"+action, resource, extra)
 }
 
-// write runs fn in a store transaction and, when it committed, invalidates cached authorization data.
+// write runs fn in a store transaction and, when it committed, invalidates cached authorization data. The
+// request's audit record (audit.Pending in ctx) is appended in the same transaction, after fn's writes: an
+// acknowledged mutation can never lack its record, and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	err := s.store.Tx(ctx, fn)
+	pending := audit.PendingFrom(ctx)
+	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return pending.Append(ctx, tx)
+	})
 	if err == nil {
+		pending.Committed()
 		s.authz.Invalidate()
 	}
 	return err

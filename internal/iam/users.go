@@ -34,6 +34,11 @@ func (s *Service) userOut(account string, u *store.User) *iamapi.User {
 
 // loadUser loads a user by name and authorizes action on it (see loadRole for missing ones).
 func (s *Service) loadUser(ctx context.Context, r store.Reader, action, name string) (*store.User, store.Record, error) {
+	return s.loadUserWith(ctx, r, action, name, nil)
+}
+
+// loadUserWith is loadUser with extra request condition keys (see loadRoleWith).
+func (s *Service) loadUserWith(ctx context.Context, r store.Reader, action, name string, extra map[string][]string) (*store.User, store.Record, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, store.Record{}, err
@@ -41,7 +46,7 @@ func (s *Service) loadUser(ctx context.Context, r store.Reader, action, name str
 	var u store.User
 	rec, err := load(ctx, r, store.KindUser, p.Account, name, &u)
 	if isNotFound(err) {
-		if err := s.authorize(ctx, action, s.userARN(p.Account, "/", name), nil); err != nil {
+		if err := s.authorize(ctx, action, s.userARN(p.Account, "/", name), extra); err != nil {
 			return nil, rec, err
 		}
 		return nil, rec, iamapi.NoSuchEntity("The user with name %s cannot be found.", name)
@@ -49,7 +54,7 @@ func (s *Service) loadUser(ctx context.Context, r store.Reader, action, name str
 	if err != nil {
 		return nil, rec, err
 	}
-	if err := s.authorize(ctx, action, s.userARN(p.Account, u.Path, u.Name), resourceTagKeys(u.Tags)); err != nil {
+	if err := s.authorize(ctx, action, s.userARN(p.Account, u.Path, u.Name), mergeKeys(resourceTagKeys(u.Tags), extra)); err != nil {
 		return nil, rec, err
 	}
 	return &u, rec, nil
@@ -69,6 +74,7 @@ func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserInput) (*
 		return nil, err
 	}
 	u := store.User{Name: in.UserName, ID: randomID(prefixUser, uniqueIDRandomChars), Path: path, Tags: tagsIn(in.Tags)}
+	respondWith(ctx, func() any { return &iamapi.CreateUserOutput{User: s.userOut(p.Account, &u)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {
@@ -253,6 +259,9 @@ func (s *Service) renameUser(ctx context.Context, tx store.Tx, account, oldName 
 			return err
 		}
 	}
+	if err := renameUserCredentials(ctx, tx, account, oldName, u.Name); err != nil {
+		return err
+	}
 	// Group memberships, both directions.
 	groups, err := store.ListJSON[store.Membership](ctx, tx, store.KindMembershipByUser, account, oldName+"/")
 	if err != nil {
@@ -292,6 +301,9 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserInput) (*
 			return iamapi.DeleteConflict("Cannot delete entity, must remove user from all groups first.")
 		}
 		if err := s.checkNoPolicies(ctx, tx, p.Account, "user", u.Name); err != nil {
+			return err
+		}
+		if err := checkUserCredentialsGone(ctx, tx, p.Account, u.Name); err != nil {
 			return err
 		}
 		return tx.Delete(ctx, store.KindUser, p.Account, u.Name)

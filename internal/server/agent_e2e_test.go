@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -23,11 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/persona-iam/persona/internal/agent"
-	persec2 "github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/secrets"
-	"github.com/persona-iam/persona/internal/store"
 )
 
 var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{17}$`)
@@ -83,39 +81,14 @@ func (e *env) register(c aws.Credentials, params ...string) registered {
 	return r
 }
 
-// instanceProfile creates an instance profile holding role.
+// instanceProfile creates an instance profile holding role and returns its ARN.
 func (e *env) instanceProfile(name, role string) string {
 	e.t.Helper()
 	ctx := context.Background()
-	var ro store.Role
-	if _, err := store.GetJSON(ctx, e.st, store.KindRole, testAccount, role, &ro); err != nil {
-		e.t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(name))
-	id := "AIPA" + strings.ToUpper(hex.EncodeToString(sum[:]))[:17]
-	data := `{"name":"` + name + `","id":"` + id + `","path":"/","roles":["` + ro.Name + `"]}`
-	if err := e.st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
-		return tx.Create(ctx, store.Record{Kind: "instance-profile", Account: testAccount, Key: name, ID: id, Data: []byte(data)})
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return "arn:aws:iam::" + testAccount + ":instance-profile/" + name
-}
-
-// mintLog is a test minter: it records the sessions asked for and hands out recognisable credentials.
-type mintLog struct {
-	mu       sync.Mutex
-	sessions []ec2Session
-}
-
-type ec2Session = struct {
-	RoleARN, RoleID, SessionName, SourceInstanceARN, ServicePrincipal string
-}
-
-func (e *env) role(name, trust string) {
-	e.t.Helper()
-	must[*iam.CreateRoleOutput](e.t)(e.iam.CreateRole(context.Background(), &iam.CreateRoleInput{
-		RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)}))
+	out := must[*iam.CreateInstanceProfileOutput](e.t)(e.iam.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)}))
+	must[*iam.AddRoleToInstanceProfileOutput](e.t)(e.iam.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
+		InstanceProfileName: aws.String(name), RoleName: aws.String(role)}))
+	return aws.ToString(out.InstanceProfile.Arn)
 }
 
 // startAgent runs an agent for the instance against the server and serves its IMDS and container endpoints.
@@ -158,22 +131,6 @@ func sdkChain(t *testing.T, env map[string]string) aws.CredentialsProvider {
 	return cfg.Credentials
 }
 
-func (m *mintLog) mint(_ context.Context, s persec2.Session, now time.Time) (*persec2.Credentials, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sessions = append(m.sessions, ec2Session{s.RoleARN, s.RoleID, s.SessionName, s.SourceInstanceARN, s.ServicePrincipal})
-	n := len(m.sessions)
-	return &persec2.Credentials{AccessKeyID: "ASIATEST" + strings.Repeat(string(rune('A'+n%26)), 12),
-		SecretAccessKey: "secret" + strings.Repeat("s", n), SessionToken: "token" + strings.Repeat("t", n),
-		Expiration: now.Add(s.Duration).UTC().Truncate(time.Second)}, nil
-}
-
-func (m *mintLog) last() ec2Session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.sessions[len(m.sessions)-1]
-}
-
 const readOnlyIAM = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}`
 
 // TestInstanceCredentialsThroughAgent is the seed walk-through: a role for EC2 with a read-only policy, an
@@ -184,9 +141,7 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, open)
 			ctx := context.Background()
-			minted := &mintLog{}
-			e.srv.ec2.SetMinter(minted.mint)
-			e.role("MyEC2Role", ec2Trust)
+			e.role(e.iam, "MyEC2Role", ec2Trust, "")
 			must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("MyEC2Role"),
 				PolicyName: aws.String("read"), PolicyDocument: aws.String(readOnlyIAM)}))
 			profileARN := e.instanceProfile("web", "MyEC2Role")
@@ -212,12 +167,8 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 			if want == nil {
 				t.Fatalf("agent has no credentials: %+v", a.Health())
 			}
-			sess := minted.last()
-			wantSess := ec2Session{RoleARN: "arn:aws:iam::" + testAccount + ":role/MyEC2Role", SessionName: r.InstanceID,
-				SourceInstanceARN: "arn:aws:ec2:us-east-1:" + testAccount + ":instance/" + r.InstanceID, ServicePrincipal: "ec2.amazonaws.com"}
-			sess.RoleID = ""
-			if sess != wantSess {
-				t.Fatalf("minted session = %+v\nwant %+v", sess, wantSess)
+			if time.Until(want.Expiration) < 59*time.Minute {
+				t.Fatalf("credentials expire at %v, want an hour from now", want.Expiration)
 			}
 
 			for _, tc := range []struct {
@@ -229,14 +180,49 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 					"AWS_CONTAINER_AUTHORIZATION_TOKEN": "task-token", "AWS_EC2_METADATA_DISABLED": "true"}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					got, err := sdkChain(t, tc.env).Retrieve(ctx)
+					chain := sdkChain(t, tc.env)
+					got, err := chain.Retrieve(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got.AccessKeyID != want.AccessKeyID || got.SecretAccessKey != want.SecretAccessKey || got.SessionToken != want.SessionToken {
 						t.Fatalf("SDK got %s, agent serves %s", got.AccessKeyID, want.AccessKeyID)
 					}
+					// The program's calls: who am I, a read (allowed), a write (denied).
+					cfg := e.cfgProvider(chain)
+					who := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+					wantARN := "arn:aws:sts::" + testAccount + ":assumed-role/MyEC2Role/" + r.InstanceID
+					if aws.ToString(who.Arn) != wantARN || aws.ToString(who.Account) != testAccount || !strings.HasSuffix(aws.ToString(who.UserId), ":"+r.InstanceID) {
+						t.Fatalf("GetCallerIdentity = %s %s %s, want %s", aws.ToString(who.Arn), aws.ToString(who.Account), aws.ToString(who.UserId), wantARN)
+					}
+					program := iam.NewFromConfig(cfg)
+					must[*iam.ListRolesOutput](t)(program.ListRoles(ctx, &iam.ListRolesInput{}))
+					_, err = program.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("intruder")})
+					ae := apiError(t, err, "AccessDenied")
+					if !strings.Contains(ae.ErrorMessage(), wantARN+" is not authorized to perform: iam:CreateUser") {
+						t.Errorf("message = %q", ae.ErrorMessage())
+					}
 				})
+			}
+
+			// The session carries ec2:SourceInstanceARN: a grant conditioned on another instance does not apply,
+			// one conditioned on this instance does.
+			program := iam.NewFromConfig(e.cfg(aws.Credentials{AccessKeyID: want.AccessKeyID, SecretAccessKey: want.SecretAccessKey, SessionToken: want.SessionToken}))
+			for _, tc := range []struct {
+				instance string
+				allowed  bool
+			}{{"i-0000000000000000f", false}, {r.InstanceID, true}} {
+				must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("MyEC2Role"),
+					PolicyName: aws.String("only-this-instance"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[
+					  {"Effect":"Allow","Action":"iam:CreateUser","Resource":"*","Condition":{"StringEquals":{"ec2:SourceInstanceARN":"arn:aws:ec2:us-east-1:` +
+						testAccount + `:instance/` + tc.instance + `"}}}]}`)}))
+				_, err := program.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("made-by-instance")})
+				if tc.allowed && err != nil {
+					t.Fatalf("CreateUser allowed for %s: %v", tc.instance, err)
+				}
+				if !tc.allowed {
+					apiError(t, err, "AccessDenied")
+				}
 			}
 		})
 	}
@@ -256,13 +242,11 @@ func (e *env) exchange(r registered) (*agent.ExchangeResponse, error) {
 // iam/info) say AssumeRoleUnauthorizedAccess, as IMDS does.
 func TestInstanceTrustPolicy(t *testing.T) {
 	e := newEnv(t, sqliteStore)
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
-	e.role("lambda-role", lambdaTrust)
-	e.role("task-role", tasksTrust)
-	e.role("ec2-role", ec2Trust)
-	e.role("conditional", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole",
-	  "Condition":{"StringEquals":{"aws:SourceAccount":"999999999999"}}}]}`)
+	e.role(e.iam, "lambda-role", lambdaTrust, "")
+	e.role(e.iam, "task-role", tasksTrust, "")
+	e.role(e.iam, "ec2-role", ec2Trust, "")
+	e.role(e.iam, "conditional", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole",
+	  "Condition":{"StringEquals":{"aws:SourceAccount":"999999999999"}}}]}`, "")
 	e.instanceProfile("lambda", "lambda-role")
 	e.instanceProfile("task", "task-role")
 	e.instanceProfile("ec2", "ec2-role")
@@ -291,8 +275,11 @@ func TestInstanceTrustPolicy(t *testing.T) {
 				t.Fatalf("exchange = %s %q (credentials %v), want %s", out.Code, out.Message, out.Credentials != nil, tc.code)
 			}
 			if tc.code == "Success" {
-				if s := minted.last(); s.SessionName != r.InstanceID || s.ServicePrincipal != firstNonEmpty(tc.service, "ec2.amazonaws.com") {
-					t.Fatalf("minted %+v", s)
+				c := out.Credentials
+				who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
+					SessionToken: c.SessionToken}).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}))
+				if want := "arn:aws:sts::" + testAccount + ":assumed-role/" + out.RoleName + "/" + r.InstanceID; aws.ToString(who.Arn) != want {
+					t.Fatalf("GetCallerIdentity = %s, want %s", aws.ToString(who.Arn), want)
 				}
 				return
 			}
@@ -308,13 +295,6 @@ func TestInstanceTrustPolicy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func imdsToken(t *testing.T, base string) string {
@@ -350,10 +330,8 @@ func imdsGet(t *testing.T, u, tok string) (int, string) {
 func TestInstanceProfileAssociations(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
-	e.role("role-a", ec2Trust)
-	e.role("role-b", ec2Trust)
+	e.role(e.iam, "role-a", ec2Trust, "")
+	e.role(e.iam, "role-b", ec2Trust, "")
 	arnA := e.instanceProfile("profile-a", "role-a")
 	arnB := e.instanceProfile("profile-b", "role-b")
 	c := e.ec2As(e.root)
@@ -398,8 +376,11 @@ func TestInstanceProfileAssociations(t *testing.T) {
 	if status, body := imdsGet(t, imds.URL+"/latest/meta-data/iam/security-credentials/", tok); status != 200 || body != "role-b" {
 		t.Fatalf("after replace: %d %q", status, body)
 	}
-	if s := minted.last(); s.RoleARN != "arn:aws:iam::"+testAccount+":role/role-b" {
-		t.Fatalf("minted %+v", s)
+	ac := a.Credentials()
+	who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(aws.Credentials{AccessKeyID: ac.AccessKeyID, SecretAccessKey: ac.SecretAccessKey,
+		SessionToken: ac.SessionToken}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if want := "arn:aws:sts::" + testAccount + ":assumed-role/role-b/" + r.InstanceID; aws.ToString(who.Arn) != want {
+		t.Fatalf("after replace, GetCallerIdentity = %s, want %s", aws.ToString(who.Arn), want)
 	}
 
 	dis := must[*ec2.DisassociateIamInstanceProfileOutput](t)(c.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{
@@ -466,7 +447,7 @@ func TestInstanceProfileAssociations(t *testing.T) {
 func TestDescribeAssociationsPaginates(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	e.role("r", ec2Trust)
+	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	want := map[string]bool{}
 	for range 12 {
@@ -500,8 +481,8 @@ func TestDescribeAssociationsPaginates(t *testing.T) {
 func TestInstanceOperationsAuthorized(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	e.role("web-role", ec2Trust)
-	e.role("admin-role", ec2Trust)
+	e.role(e.iam, "web-role", ec2Trust, "")
+	e.role(e.iam, "admin-role", ec2Trust, "")
 	e.instanceProfile("web", "web-role")
 	e.instanceProfile("admin", "admin-role")
 	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ops")}))
@@ -559,16 +540,8 @@ func TestInstanceOperationsAuthorized(t *testing.T) {
 func TestInstancesAreAccountScoped(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	// A root key of a second account (Bootstrap serves one account per store).
-	if err := e.st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
-		data, _ := json.Marshal(store.AccessKey{ID: "AKIAJ44QHXDHBEXAMPLE", Status: "Active",
-			Secret: e.srv.cfg.Box.Seal([]byte("je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"), []byte("AKIAJ44QHXDHBEXAMPLE"))})
-		return tx.Create(ctx, store.Record{Kind: store.KindAccessKey, Account: "444455556666", Key: "/AKIAJ44QHXDHBEXAMPLE", ID: "AKIAJ44QHXDHBEXAMPLE", Data: data})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	other := aws.Credentials{AccessKeyID: "AKIAJ44QHXDHBEXAMPLE", SecretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}
-	e.role("r", ec2Trust)
+	other := e.secondAccount("444455556666")
+	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
 	c := e.ec2As(other)
@@ -587,9 +560,7 @@ func TestInstancesAreAccountScoped(t *testing.T) {
 func TestExchangeAuthentication(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
-	e.role("r", ec2Trust)
+	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
 
@@ -675,9 +646,7 @@ func isRefusal(err error, code string) bool {
 func TestAgentRidesOutServerOutage(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
-	e.role("r", ec2Trust)
+	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
 	var mu sync.Mutex

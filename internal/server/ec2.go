@@ -20,6 +20,8 @@ import (
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/sts"
+	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
 )
 
@@ -323,4 +325,21 @@ func (s *Server) instanceCredentials(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// instanceMinter mints instance-profile role sessions with STS's token ring; nil (no credentials, the exchange
+// says CredentialsUnavailable) without a ring.
+func instanceMinter(ring *token.Ring) ec2.Minter {
+	if ring == nil {
+		return nil
+	}
+	return func(_ context.Context, s ec2.Session, now time.Time) (*ec2.Credentials, error) {
+		c, _, err := sts.MintRoleSession(ring, sts.RoleSession{Kind: token.KindInstanceProfile, RoleARN: s.RoleARN,
+			RoleID: s.RoleID, SessionName: s.SessionName, Duration: s.Duration}, now)
+		if err != nil {
+			return nil, err
+		}
+		return &ec2.Credentials{AccessKeyID: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+			Expiration: c.Expiration}, nil
+	}
 }

@@ -11,6 +11,8 @@ import (
 type outcome struct {
 	service, action, principal, code string
 	status                           int
+	// audit is the request's audit record in the making.
+	audit *requestAudit
 }
 
 type metrics struct {

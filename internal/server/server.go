@@ -29,6 +29,7 @@ import (
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/sts"
+	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
 )
 
@@ -52,6 +53,12 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
+	Keyring *sts.Keyring
+	// AuditRetention is how long audit records are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	// ActivityInterval is how often last-used data is written; DefaultActivityInterval when 0.
+	ActivityInterval time.Duration
 }
 
 // Server serves Persona's HTTP API.
@@ -66,6 +73,8 @@ type Server struct {
 	ec2     *ec2.Service
 	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
 	exchangeVerifier sigv4.Verifier
+	json             map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
+	audit            *auditor
 }
 
 // New returns a Server for cfg.
@@ -88,18 +97,41 @@ func New(cfg Config) *Server {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = time.Second
 	}
+	if cfg.ActivityInterval == 0 {
+		cfg.ActivityInterval = DefaultActivityInterval
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s.audit = newAuditor(s)
 	s.authz = authz.New(cfg.Store)
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now})
-	s.iam = iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
-	s.sts = sts.New(sts.Config{Authz: s.authz})
-	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
+	if s.cfg.Keyring == nil && cfg.Store != nil && cfg.Box != nil {
+		k, err := sts.OpenKeyring(context.Background(), cfg.Store, cfg.Box)
+		if err != nil {
+			// Fail closed: without a ring no temporary credential is issued or accepted.
+			cfg.Logger.Error("session-token keyring unavailable; temporary credentials are refused", "err", err)
+		}
+		s.cfg.Keyring = k
+	}
+	var ring *token.Ring
+	if s.cfg.Keyring != nil {
+		ring = s.cfg.Keyring.Ring()
+	}
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
+	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	s.iam = iamSvc
+	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
+	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	s.jsonRoutes()
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region, Mint: instanceMinter(ring)})
 	s.routes()
 	return s
 }
 
 // Run does the server's background work (noticing other nodes' writes) until ctx is done.
 func (s *Server) Run(ctx context.Context) {
+	if s.cfg.Keyring != nil {
+		go s.cfg.Keyring.Watch(ctx, s.cfg.WatchInterval)
+	}
+	go s.runAudit(ctx)
 	s.authz.Watch(ctx, s.cfg.WatchInterval)
 }
 
@@ -148,7 +180,7 @@ func (s *Server) service(name string) *service {
 		}}
 	case "sts":
 		return &service{name: "sts", namespace: stsapi.Namespace, dispatch: func(ctx context.Context, action string, form map[string][]string, id string) ([]byte, error) {
-			return stsapi.Dispatch(ctx, s.sts, action, form, id)
+			return stsapi.Dispatch(ctx, stsRecorder{s.sts}, action, form, id)
 		}}
 	case "ec2":
 		return s.ec2Service()
@@ -175,9 +207,17 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
-	rec := &outcome{service: "unknown", action: "unknown"}
+	rec := &outcome{service: "unknown", action: "unknown", audit: s.beginAudit(r, requestID, start)}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
+	if isCloudTrail(r) {
+		s.cloudTrail(w, r, requestID, rec)
+		return
+	}
 
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
+		return
+	}
 	svc := &service{name: "iam", namespace: iamapi.Namespace}
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
@@ -225,7 +265,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, svc, requestID, rec, awsquery.NewError("MissingAction", http.StatusBadRequest, "Missing Action"))
 		return
 	}
+	ctx = rec.audit.withRequest(ctx, svc.name, action, form)
 	out, err := svc.dispatch(ctx, action, form, requestID)
+	if err == nil {
+		err = s.recordSuccess(ctx, rec.audit)
+	}
 	if err != nil {
 		s.writeError(w, r, svc, requestID, rec, err)
 		return
@@ -247,6 +291,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *service
 			"Persona failed to process the request (request id %s).", requestID)
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
+	s.recordFailure(r, rec, svc.name, apiErr)
 	encode := awsquery.EncodeError
 	if svc.encodeError != nil {
 		encode = svc.encodeError

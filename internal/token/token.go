@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -221,14 +223,37 @@ func (r *Ring) activeKey() *Key {
 // akidEncoding is RFC 4648 base32 without padding: A-Z and 2-7, the alphabet of AWS access key ids.
 var akidEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newAccessKeyID returns "ASIA" and 16 random base32 characters (80 bits), the form of AWS's temporary
-// access key ids (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes).
-func newAccessKeyID() (string, error) {
+// newAccessKeyID returns "ASIA" and 16 base32 characters (80 bits): 40 bits naming the account and 40 random
+// bits, the form of AWS's temporary access key ids, which also encode their account so that GetAccessKeyInfo can
+// answer without the token (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes).
+// The id is not a secret and not an authenticator: the sealed token is, and it names the id it was issued with.
+func newAccessKeyID(account string) (string, error) {
 	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := rand.Read(b[5:]); err != nil {
 		return "", err
 	}
+	if n, err := strconv.ParseUint(account, 10, 64); err == nil && len(account) == 12 {
+		b[0], b[1], b[2], b[3], b[4] = byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	}
 	return "ASIA" + akidEncoding.EncodeToString(b[:]), nil
+}
+
+// AccountOfAccessKeyID returns the account a temporary access key id was issued in, and false when id is not a
+// temporary access key id of this form.
+func AccountOfAccessKeyID(id string) (string, bool) {
+	if !validAccessKeyID(id) {
+		return "", false
+	}
+	b, err := akidEncoding.DecodeString(id[4:])
+	if err != nil || len(b) != 10 {
+		return "", false
+	}
+	n := uint64(b[0])<<32 | uint64(b[1])<<24 | uint64(b[2])<<16 | uint64(b[3])<<8 | uint64(b[4])
+	if n == 0 || n >= 1e12 {
+		return "", false
+	}
+	acct := strconv.FormatUint(n, 10)
+	return strings.Repeat("0", 12-len(acct)) + acct, true
 }
 
 func validAccessKeyID(s string) bool {
@@ -253,13 +278,13 @@ func (r *Ring) Seal(s *Session) (token, accessKeyID, secret string, err error) {
 	if !s.Expiration.After(s.IssuedAt) || s.IssuedAt.IsZero() {
 		return "", "", "", errors.New("token: session needs IssuedAt before Expiration")
 	}
-	if s.ChainDepth < 0 || s.ChainDepth > maxChainDepth || s.Kind < KindAssumeRole || s.Kind > KindFederation {
+	if s.ChainDepth < 0 || s.ChainDepth > maxChainDepth || s.Kind < KindAssumeRole || s.Kind > KindInstanceProfile {
 		return "", "", "", errors.New("token: session kind or chain depth out of range")
 	}
 	if len(s.Tags) > maxItems || len(s.TransitiveTagKeys) > maxItems || len(s.PolicyARNs) > maxItems {
 		return "", "", "", errors.New("token: too many tags or policy ARNs")
 	}
-	akid, err := newAccessKeyID()
+	akid, err := newAccessKeyID(s.Account)
 	if err != nil {
 		return "", "", "", err
 	}

@@ -292,3 +292,26 @@ func TestSealRejects(t *testing.T) {
 }
 
 func cmpSessions(want, got *Session) string { return cmp.Diff(want, got) }
+
+// TestAccessKeyIDNamesAccount: a temporary access key id carries its account, as AWS's do, for GetAccessKeyInfo.
+func TestAccessKeyIDNamesAccount(t *testing.T) {
+	r, err := NewRing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, acct := range []string{"111122223333", "012345678901", "999999999999"} {
+		_, akid, _, err := r.Seal(&Session{Kind: KindAssumeRole, Account: acct, IssuedAt: now, Expiration: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := AccountOfAccessKeyID(akid); !ok || got != acct {
+			t.Errorf("AccountOfAccessKeyID(%s) = %q, %v; want %s", akid, got, ok, acct)
+		}
+	}
+	for _, bad := range []string{"", "AKIAIOSFODNN7EXAMPLE", "ASIA", "ASIAAAAAAAAAAAAAAAAA", "ASIA0000000000000000"} {
+		if got, ok := AccountOfAccessKeyID(bad); ok {
+			t.Errorf("AccountOfAccessKeyID(%q) = %q, true", bad, got)
+		}
+	}
+}

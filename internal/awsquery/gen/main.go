@@ -4,8 +4,8 @@
 // reflection; ../awsquery holds the small runtime it calls.
 //
 // Model reading and type naming (this file) are protocol-independent; the Query protocol's codec is emitted by
-// query.go. A JSON 1.1 service (Organizations, CloudTrail) would add a json.go emitter and a Dispatch keyed by
-// X-Amz-Target, reusing the types.
+// query.go; a JSON 1.1 service's (Organizations, CloudTrail) by json.go: the same types with JSON tags, a
+// Dispatch keyed by the operation of X-Amz-Target, error constructors and validators.
 //
 //	go run ./gen -model models/iam-2010-05-08.json.gz -pkg iamapi -out iamapi
 package main
@@ -38,20 +38,32 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if m.Metadata.Protocol != "query" {
-		log.Fatalf("%s: protocol %q is not supported yet (only query)", *modelPath, m.Metadata.Protocol)
-	}
 	g, err := newGen(m, *pkg, filepath.Base(*modelPath))
 	if err != nil {
 		log.Fatal(err)
 	}
-	files := map[string]func(*bytes.Buffer){
-		"types.go":  g.types,
-		"api.go":    g.api,
-		"errors.go": g.errors,
-		"decode.go": g.decoders,
-		"encode.go": g.encoders,
-		"form.go":   g.formEncoders,
+	var files map[string]func(*bytes.Buffer)
+	switch m.Metadata.Protocol {
+	case "query":
+		files = map[string]func(*bytes.Buffer){
+			"types.go":  g.types,
+			"api.go":    g.api,
+			"errors.go": g.errors,
+			"decode.go": g.decoders,
+			"encode.go": g.encoders,
+			"form.go":   g.formEncoders,
+		}
+	case "json":
+		// JSON 1.1 (json.go): the same types with JSON tags, encoding/json for the wire, generated validators.
+		g.json = true
+		files = map[string]func(*bytes.Buffer){
+			"types.go":    g.types,
+			"api.go":      g.jsonAPI,
+			"errors.go":   g.jsonErrors,
+			"validate.go": g.jsonValidators,
+		}
+	default:
+		log.Fatalf("%s: protocol %q is not supported (query and json are)", *modelPath, m.Metadata.Protocol)
 	}
 	for name, emit := range files {
 		var body bytes.Buffer
@@ -92,6 +104,7 @@ var imports = [][2]string{
 	{"slices", "slices.Sort"},
 	{"strconv", "strconv."},
 	{"time", "time.Time|time.RFC3339Nano"},
+	{"github.com/persona-iam/persona/internal/awsjson", "awsjson."},
 	{"github.com/persona-iam/persona/internal/awsquery", "awsquery."},
 }
 
@@ -112,6 +125,8 @@ type gen struct {
 	outShapes   map[string]bool   // structures reachable from outputs: need XML encoders
 	patterns    map[string]string // model pattern → Go variable
 	enums       []string          // enum shapes, sorted
+	// json reports whether the model speaks JSON 1.1: members carry JSON tags and timestamps are awsjson.Time.
+	json bool
 }
 
 func newGen(m *model, pkg, source string) (*gen, error) {
@@ -261,6 +276,9 @@ func (g *gen) goType(name string, optional, elem bool) string {
 	case "float", "double":
 		return ptr + "float64"
 	case "timestamp":
+		if g.json {
+			return "awsjson.Time" // the zero Time is absent
+		}
 		return ptr + "time.Time"
 	case "blob":
 		return "[]byte"

@@ -19,6 +19,7 @@ type model struct {
 		XMLNamespace   string `json:"xmlNamespace"`
 		ServiceID      string `json:"serviceId"`
 		FullName       string `json:"serviceFullName"`
+		TargetPrefix   string `json:"targetPrefix"`
 	} `json:"metadata"`
 	Operations map[string]*operation `json:"operations"`
 	Shapes     map[string]*shape     `json:"shapes"`
@@ -54,6 +55,7 @@ type shape struct {
 	Enum          []string `json:"enum"`
 	Sensitive     bool     `json:"sensitive"`
 	Exception     bool     `json:"exception"`
+	Fault         bool     `json:"fault"`
 	Flattened     bool     `json:"flattened"`
 	Documentation string   `json:"documentation"`
 	Error         *struct {

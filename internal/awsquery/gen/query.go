@@ -20,7 +20,19 @@ func (g *gen) structFields(b *bytes.Buffer, name string) {
 		if doc := sentence(mem.Documentation); doc != "" {
 			fmt.Fprintf(b, "\t// %s\n", doc)
 		}
-		fmt.Fprintf(b, "\t%s %s\n", export(mem.Name), g.goType(mem.Shape, !s.required(mem.Name), false))
+		typ := g.goType(mem.Shape, !s.required(mem.Name), false)
+		if !g.json {
+			fmt.Fprintf(b, "\t%s %s\n", export(mem.Name), typ)
+			continue
+		}
+		opt := ""
+		if !s.required(mem.Name) {
+			opt = ",omitempty"
+			if typ == "awsjson.Time" {
+				opt = ",omitzero"
+			}
+		}
+		fmt.Fprintf(b, "\t%s %s `json:\"%s%s\"`\n", export(mem.Name), typ, mem.Name, opt)
 	}
 }
 

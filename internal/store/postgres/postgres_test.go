@@ -2,63 +2,16 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/postgres/pgtest"
 	"github.com/persona-iam/persona/internal/store/storetest"
 )
-
-// testDSN is the database the tests use. A missing database fails the tests: CI must not pass without them.
-func testDSN() string {
-	if dsn := os.Getenv("PERSONA_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// freshSchema creates an empty schema, dropped when the test ends, and returns a DSN that uses it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	base := testDSN()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to the test database (set PERSONA_TEST_POSTGRES): %v", err)
-	}
-	defer conn.Close(ctx)
-	schema := "persona_test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	// pgx sends unknown connection parameters to the server as run-time parameters.
-	switch {
-	case !strings.Contains(base, "://"):
-		return base + " search_path=" + schema
-	case strings.Contains(base, "?"):
-		return base + "&search_path=" + schema
-	default:
-		return base + "?search_path=" + schema
-	}
-}
 
 func open(t testing.TB, dsn string, opts Options) *Store {
 	t.Helper()
@@ -71,7 +24,7 @@ func open(t testing.TB, dsn string, opts Options) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, freshSchema(t), Options{}) })
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.FreshSchema(t), Options{}) })
 }
 
 // raiseSerializationFailure makes the transaction's next statement fail as a serialization failure would.
@@ -81,7 +34,7 @@ func raiseSerializationFailure(ctx context.Context, stx store.Tx) error {
 }
 
 func TestRetryRunsClosureAgain(t *testing.T) {
-	s := open(t, freshSchema(t), Options{})
+	s := open(t, pgtest.FreshSchema(t), Options{})
 	seq0, err := s.ChangeSeq(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +77,7 @@ func TestRetryRunsClosureAgain(t *testing.T) {
 }
 
 func TestRetryGivesUpWithConflict(t *testing.T) {
-	s := open(t, freshSchema(t), Options{MaxAttempts: 3})
+	s := open(t, pgtest.FreshSchema(t), Options{MaxAttempts: 3})
 	calls := 0
 	err := s.Tx(t.Context(), func(ctx context.Context, tx store.Tx) error {
 		calls++
@@ -136,7 +89,7 @@ func TestRetryGivesUpWithConflict(t *testing.T) {
 }
 
 func TestNoRetryOnOtherErrors(t *testing.T) {
-	s := open(t, freshSchema(t), Options{})
+	s := open(t, pgtest.FreshSchema(t), Options{})
 	calls := 0
 	boom := errors.New("boom")
 	err := s.Tx(t.Context(), func(ctx context.Context, tx store.Tx) error {
@@ -151,7 +104,7 @@ func TestNoRetryOnOtherErrors(t *testing.T) {
 // TestTwoNodes opens two Stores on one schema, as two Persona processes on one database, at the same time
 // (racing to migrate it), then writes from both concurrently.
 func TestTwoNodes(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	nodes := make([]*Store, 2)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -238,7 +191,7 @@ func TestOpenMissingDatabaseFails(t *testing.T) {
 }
 
 func benchStore(b *testing.B, n int) *Store {
-	s := open(b, freshSchema(b), Options{})
+	s := open(b, pgtest.FreshSchema(b), Options{})
 	err := s.Tx(b.Context(), func(ctx context.Context, tx store.Tx) error {
 		for i := range n {
 			r := store.Record{Kind: "role", Account: "111122223333", Key: fmt.Sprintf("Role%05d", i),

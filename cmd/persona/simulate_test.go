@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPolicySimulateCommand runs `persona policy simulate` as a user would and checks its output and exit status
+// (0 allowed, 1 denied, 2 usage error).
+func TestPolicySimulateCommand(t *testing.T) {
+	bin := persona(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// AWS's own simulate-custom-policy example, as a --cli-input-json file.
+	// https://docs.aws.amazon.com/cli/latest/reference/iam/simulate-custom-policy.html
+	spec, _ := json.Marshal(map[string]any{
+		"PolicyInputList": []string{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2018-08-16T12:00:00Z"}}}}`},
+		"ActionNames":     []string{"dynamodb:CreateBackup"},
+		"ContextEntries":  []map[string]any{{"ContextKeyName": "aws:CurrentTime", "ContextKeyValues": []string{"2019-04-25T11:00:00Z"}, "ContextKeyType": "date"}},
+	})
+	awsExample := write("spec.json", string(spec))
+	identity := write("identity.json", `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "Home",
+      "Effect": "Allow",
+      "Action": "s3:*",
+      "Resource": "arn:aws:s3:::home/${aws:username}/*"
+    },
+    {
+      "Sid": "KeepLogs",
+      "Effect": "Deny",
+      "Action": "s3:DeleteObject",
+      "Resource": "*"
+    }
+  ]
+}`)
+	readOnly := write("session.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}`)
+	scpAll := write("scp-root.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	scpNoS3Put := write("scp-ou.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoPut","Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`)
+	bucket := write("bucket.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`)
+	broken := write("broken.json", "{ \"Version\": \"2012-10-17\", \"Statement\": [ { \"Effect\": \"Allow\"\n    \"Action\": \"s3:*\", \"Resource\": \"*\" } ] }")
+	const obj = "arn:aws:s3:::home/bob/notes.txt"
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stdout   []string // parts of the output, in order
+		stderr   string
+	}{
+		{
+			name: "aws example from --cli-input-json, json output", wantCode: 0,
+			args:   []string{"--cli-input-json", "file://" + awsExample, "--output", "json"},
+			stdout: []string{`"EvalDecision": "allowed"`, `"SourcePolicyId": "PolicyInputList.1"`, `"Line": 1,`, `"Column": 38`, `"Column": 167`},
+		},
+		{
+			name: "allowed and explicitly denied, with file:line:col", wantCode: 1,
+			args: []string{"--identity", identity, "--action", "s3:GetObject,s3:DeleteObject", "--resource", obj, "--context", "aws:username=bob"},
+			stdout: []string{
+				"allowed      s3:GetObject on " + obj, "allowed by statement " + identity + ":4:5 (Sid \"Home\")",
+				"explicitDeny s3:DeleteObject on " + obj, "denied by statement " + identity + ":10:5 (Sid \"KeepLogs\")",
+			},
+		},
+		{
+			name: "missing context key", wantCode: 1,
+			args:   []string{"--identity", identity, "--action", "s3:GetObject", "--resource", obj},
+			stdout: []string{"implicitDeny s3:GetObject on " + obj, "missing context keys: aws:username"},
+		},
+		{
+			name: "session policy limits", wantCode: 1,
+			args:   []string{"--identity", identity, "--session", readOnly, "--action", "s3:GetObject", "--action", "s3:PutObject", "--resource", obj, "--context", "aws:username=string:bob"},
+			stdout: []string{"allowed      s3:GetObject", "implicitDeny s3:PutObject"},
+		},
+		{
+			name: "scp deny decides", wantCode: 1,
+			args:   []string{"--identity", identity, "--scp", scpAll, "--scp", scpAll + "," + scpNoS3Put, "--action", "s3:PutObject", "--resource", obj, "--context", "aws:username=bob"},
+			stdout: []string{"explicitDeny s3:PutObject", "denied by statement " + scpNoS3Put + ":1:", "(Sid \"NoPut\")", "the service control policies do not allow it"},
+		},
+		{
+			name: "permissions boundary", wantCode: 1,
+			args:   []string{"--identity", identity, "--boundary", readOnly, "--action", "s3:PutObject", "--resource", obj, "--context", "aws:username=bob"},
+			stdout: []string{"implicitDeny s3:PutObject", "the permissions boundary does not allow it"},
+		},
+		{
+			name: "resource policy names the caller", wantCode: 0,
+			args:   []string{"--resource-policy", bucket, "--caller", "arn:aws:iam::123456789012:user/bob", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::shared/x"},
+			stdout: []string{"allowed      s3:GetObject on arn:aws:s3:::shared/x", "allowed by statement " + bucket + ":1:38 (Sid \"Bob\")"},
+		},
+		{
+			name: "resource policy without a caller", wantCode: 2,
+			args:   []string{"--resource-policy", bucket, "--action", "s3:GetObject"},
+			stderr: "needs a caller",
+		},
+		{
+			name: "broken policy says where", wantCode: 2,
+			args:   []string{"--identity", broken, "--action", "s3:GetObject"},
+			stderr: broken + `: line 1, column 62: expected ',' or '}' after object member "Effect", found '"' at line 2, column 5`,
+		},
+		{
+			name: "bad context value", wantCode: 2,
+			args:   []string{"--identity", identity, "--action", "s3:GetObject", "--context", "aws:SourceIp=ip:not-an-ip"},
+			stderr: `"not-an-ip" of context key aws:SourceIp is not a valid ip`,
+		},
+		{name: "no action", wantCode: 2, args: []string{"--identity", identity}, stderr: "no action"},
+		{name: "unknown flag", wantCode: 2, args: []string{"--nope"}, stderr: "unknown flag"},
+		{name: "missing file", wantCode: 2, args: []string{"--identity", filepath.Join(dir, "none.json"), "--action", "s3:GetObject"}, stderr: "none.json"},
+		{name: "unknown member in --cli-input-json", wantCode: 2, args: []string{"--cli-input-json", "file://" + write("bad-spec.json", `{"PolicyInput":[]}`)}, stderr: "PolicyInput"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"policy", "simulate"}, tt.args...)...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			rest := stdout.String()
+			for _, part := range tt.stdout {
+				i := strings.Index(rest, part)
+				if i < 0 {
+					t.Errorf("stdout lacks %q (in order):\n%s", part, stdout.String())
+					break
+				}
+				rest = rest[i+len(part):]
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.stderr)
+			}
+		})
+	}
+
+	// The JSON output decodes as SimulateCustomPolicy's response.
+	out, err := exec.Command(bin, "policy", "simulate", "--cli-input-json", "file://"+awsExample, "--output", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		EvaluationResults []struct {
+			EvalActionName, EvalResourceName, EvalDecision string
+			MatchedStatements                              []struct {
+				SourcePolicyId             string
+				StartPosition, EndPosition struct{ Line, Column int }
+			}
+			MissingContextValues []string
+		}
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	got := resp.EvaluationResults[0]
+	want := []any{"dynamodb:CreateBackup", "*", "allowed", "PolicyInputList.1", 1, 38, 1, 167, 0}
+	m := got.MatchedStatements[0]
+	if diff := cmp.Diff(want, []any{got.EvalActionName, got.EvalResourceName, got.EvalDecision, m.SourcePolicyId,
+		m.StartPosition.Line, m.StartPosition.Column, m.EndPosition.Line, m.EndPosition.Column, len(got.MissingContextValues)}); diff != "" {
+		t.Errorf("JSON output mismatch (-want +got):\n%s", diff)
+	}
+}
