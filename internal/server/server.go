@@ -70,11 +70,13 @@ type Server struct {
 	authn   *authn.Authenticator
 	iam     iamapi.Handler
 	sts     stsapi.Handler
-	ec2     *ec2.Service
-	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
+	audit   *auditor
+
+	// ec2 serves instances and their profile associations; exchangeVerifier verifies the agent's identity
+	// exchanges (ec2.go).
+	ec2              *ec2.Service
 	exchangeVerifier sigv4.Verifier
-	json             map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
-	audit            *auditor
 }
 
 // New returns a Server for cfg.
