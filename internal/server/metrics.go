@@ -37,11 +37,19 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 func (m *metrics) observe(o *outcome, d time.Duration) {
-	// Unknown actions are folded into one label value so a caller cannot grow the label set without bound.
-	action := o.action
-	if o.code == "InvalidAction" || o.code == "MissingAction" || len(action) > 64 {
-		action = "invalid"
-	}
-	m.requests.WithLabelValues(o.service, action, strconv.Itoa(o.status)).Inc()
+	m.requests.WithLabelValues(o.service, actionLabel(o.action), strconv.Itoa(o.status)).Inc()
 	m.duration.WithLabelValues(o.service).Observe(d.Seconds())
+}
+
+// actionLabel is action as a label value: only the actions of the services Persona routes are labels; anything
+// else a caller sends (any Action, before or after authentication fails) is "unknown", so that no caller can grow
+// the label set, and the memory it costs, without bound.
+func actionLabel(action string) string {
+	if action == "" {
+		return "none"
+	}
+	if serviceForAction(action) == "" {
+		return "unknown"
+	}
+	return action
 }

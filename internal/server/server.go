@@ -28,6 +28,7 @@ import (
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/cache"
 	"github.com/persona-iam/persona/internal/sts"
 	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
@@ -118,7 +119,10 @@ func New(cfg Config) *Server {
 		ring = s.cfg.Keyring.Ring()
 	}
 	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	iamSvc := iam.New(iam.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
+	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
+	cached := cache.New(cfg.Store, s.authz.Generation, 0)
+	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
 	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})

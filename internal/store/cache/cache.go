@@ -1,0 +1,197 @@
+// Package cache keeps the records a store.Store returns by key or id in memory, so that a read-mostly request
+// (GetRole, GetUser, …) costs no database round trip while nothing changes.
+//
+// Why it stays correct: an entry is served only under the generation it was loaded in, and the generation moves
+// (1) after every transaction through this cache that wrote a record, before Tx returns to the writer, so a node
+// reads its own acknowledged writes; and (2) whenever the generation function given to New moves: the
+// authorizer's, which follows the store's change sequence and so other nodes' writes within its polling interval
+// (bounded staleness, as IAM's own eventual consistency:
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+// A reader that loaded a record under an older generation cannot store it under a newer one, so a record read
+// before a write commits is never served after the writer was answered.
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/persona-iam/persona/internal/store"
+)
+
+// DefaultMaxEntries bounds the cache when New is given no bound; past it, the cache starts again empty.
+const DefaultMaxEntries = 100_000
+
+// Store is a store.Store whose Get and GetByID answers are cached. List, Count and everything inside a
+// transaction go to the underlying store. It is safe for concurrent use.
+type Store struct {
+	store.Store
+	gen   func() int64
+	local atomic.Int64
+	max   int
+
+	mu    sync.RWMutex
+	at    generation
+	byKey map[keyOf]store.Record
+	byID  map[idOf]store.Record
+}
+
+type generation struct{ ext, local int64 }
+
+// keyOf is the key exactly as asked: keys match without regard to case in the store, and folding case here in a
+// way that differs from the backend's could serve one record for another's key; asking with two spellings only
+// costs two entries.
+type keyOf struct {
+	kind         store.Kind
+	account, key string
+}
+
+type idOf struct {
+	kind store.Kind
+	id   string
+}
+
+// New returns a cache in front of st. gen reports a number that moves whenever st may have been changed by
+// someone else (nil: only this cache's own transactions invalidate). maxEntries bounds the entries (0:
+// DefaultMaxEntries).
+func New(st store.Store, gen func() int64, maxEntries int) *Store {
+	if gen == nil {
+		gen = func() int64 { return 0 }
+	}
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
+	return &Store{Store: st, gen: gen, max: maxEntries, byKey: map[keyOf]store.Record{}, byID: map[idOf]store.Record{}}
+}
+
+func (s *Store) generation() generation { return generation{ext: s.gen(), local: s.local.Load()} }
+
+// Get implements store.Reader.
+func (s *Store) Get(ctx context.Context, kind store.Kind, account, key string) (store.Record, error) {
+	k := keyOf{kind, account, key}
+	g := s.generation()
+	s.mu.RLock()
+	rec, ok := s.byKey[k]
+	ok = ok && s.at == g
+	s.mu.RUnlock()
+	if ok {
+		return clone(rec), nil
+	}
+	rec, err := s.Store.Get(ctx, kind, account, key)
+	if err != nil {
+		return rec, err
+	}
+	s.put(g, func() { s.byKey[k] = clone(rec) })
+	return rec, nil
+}
+
+// GetByID implements store.Reader.
+func (s *Store) GetByID(ctx context.Context, kind store.Kind, id string) (store.Record, error) {
+	k := idOf{kind, id}
+	g := s.generation()
+	s.mu.RLock()
+	rec, ok := s.byID[k]
+	ok = ok && s.at == g
+	s.mu.RUnlock()
+	if ok {
+		return clone(rec), nil
+	}
+	rec, err := s.Store.GetByID(ctx, kind, id)
+	if err != nil {
+		return rec, err
+	}
+	s.put(g, func() { s.byID[k] = clone(rec) })
+	return rec, nil
+}
+
+// put stores an entry loaded under generation g, unless the cache has moved on since.
+func (s *Store) put(g generation, add func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at != g || len(s.byKey)+len(s.byID) >= s.max {
+		if g != s.generation() {
+			return // loaded under a generation that is already gone
+		}
+		s.at = g
+		clear(s.byKey)
+		clear(s.byID)
+	}
+	add()
+}
+
+// Tx implements store.Store. When the transaction wrote a record (whether or not it reports success: a failed
+// commit may still have committed), the cache's generation moves before Tx returns.
+func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
+	var wrote atomic.Bool
+	err := s.Store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		return fn(ctx, &writeTx{Tx: tx, wrote: &wrote})
+	})
+	if wrote.Load() {
+		s.local.Add(1)
+	}
+	return err
+}
+
+// writeTx notes whether a transaction attempted a write. Appending audit records is not one: it changes no record
+// (store.Tx.AppendAudit), so busy read traffic with its audit trail keeps the cache warm.
+type writeTx struct {
+	store.Tx
+	wrote *atomic.Bool
+}
+
+func (t *writeTx) Create(ctx context.Context, r store.Record) error {
+	t.wrote.Store(true)
+	return t.Tx.Create(ctx, r)
+}
+
+func (t *writeTx) Update(ctx context.Context, r store.Record) error {
+	t.wrote.Store(true)
+	return t.Tx.Update(ctx, r)
+}
+
+func (t *writeTx) Delete(ctx context.Context, kind store.Kind, account, key string) error {
+	t.wrote.Store(true)
+	return t.Tx.Delete(ctx, kind, account, key)
+}
+
+// ErrNoAuditLog is returned by the AuditLog methods when the underlying store has no audit log.
+var ErrNoAuditLog = errors.New("cache: the underlying store does not implement store.AuditLog")
+
+// AppendAudit implements store.AuditLog by passing through (it changes no record).
+func (s *Store) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
+	l, ok := s.Store.(store.AuditLog)
+	if !ok {
+		return ErrNoAuditLog
+	}
+	return l.AppendAudit(ctx, recs)
+}
+
+// LookupAudit implements store.AuditLog by passing through.
+func (s *Store) LookupAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, string, error) {
+	l, ok := s.Store.(store.AuditLog)
+	if !ok {
+		return nil, "", ErrNoAuditLog
+	}
+	return l.LookupAudit(ctx, q)
+}
+
+// PruneAudit implements store.AuditLog by passing through.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
+	l, ok := s.Store.(store.AuditLog)
+	if !ok {
+		return 0, ErrNoAuditLog
+	}
+	return l.PruneAudit(ctx, before)
+}
+
+// Unwrap returns the underlying store.
+func (s *Store) Unwrap() store.Store { return s.Store }
+
+// clone copies the record's data, so that no caller can change what the cache serves to others.
+func clone(r store.Record) store.Record {
+	r.Data = bytes.Clone(r.Data)
+	return r
+}
