@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/persona-iam/persona/internal/agent"
+	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/secrets"
 )
 
@@ -688,5 +692,49 @@ func TestAgentRidesOutServerOutage(t *testing.T) {
 	a.Tick(ctx)
 	if c := a.Credentials(); c == nil || c.AccessKeyID == first.AccessKeyID || a.Health().Status != "ok" {
 		t.Fatalf("after the outage: %v %+v", c, a.Health())
+	}
+}
+
+// TestWebIdentityFileDefaultChain: a Kubernetes-style workload gets role credentials with no agent and no key:
+// AWS_WEB_IDENTITY_TOKEN_FILE (its projected service-account token) and AWS_ROLE_ARN in the environment, the
+// SDK's default credential chain calls AssumeRoleWithWebIdentity at Persona (AWS_ENDPOINT_URL_STS), and re-reads
+// the file, so a rotated token is used.
+func TestWebIdentityFileDefaultChain(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{%q:"system:serviceaccount:shop:cart"}}}]}`, aws.ToString(prov.OpenIDConnectProviderArn), strings.TrimPrefix(issuer.URL, "https://")+":sub")
+	roleARN := e.role(e.iam, "cart", trust, readOnlyIAM)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	write := func(sub string) {
+		if err := os.WriteFile(tokenFile, []byte(signToken(t, issuer.Keys()[0], issuer.Claims(sub, "sts.amazonaws.com"))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("system:serviceaccount:shop:cart")
+	chain := sdkChain(t, map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": roleARN,
+		"AWS_ROLE_SESSION_NAME": "cart-7d9f", "AWS_ENDPOINT_URL_STS": e.url, "AWS_EC2_METADATA_DISABLED": "true"})
+	cfg := e.cfgProvider(chain)
+	who := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if got, want := aws.ToString(who.Arn), "arn:aws:sts::"+testAccount+":assumed-role/cart/cart-7d9f"; got != want {
+		t.Fatalf("GetCallerIdentity = %s, want %s", got, want)
+	}
+	must[*iam.ListRolesOutput](t)(iam.NewFromConfig(cfg).ListRoles(ctx, &iam.ListRolesInput{}))
+	_, err = iam.NewFromConfig(cfg).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
+	apiError(t, err, "AccessDenied")
+
+	// The file is read at each refresh: a token for another service account is refused.
+	write("system:serviceaccount:shop:admin")
+	_, err = sdkChain(t, map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": roleARN,
+		"AWS_ENDPOINT_URL_STS": e.url, "AWS_EC2_METADATA_DISABLED": "true"}).Retrieve(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("token of another subject: err = %v, want AccessDenied", err)
 	}
 }
