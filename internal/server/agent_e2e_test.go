@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/persona-iam/persona/internal/agent"
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/secrets"
 )
@@ -736,5 +738,47 @@ func TestWebIdentityFileDefaultChain(t *testing.T) {
 		"AWS_ENDPOINT_URL_STS": e.url, "AWS_EC2_METADATA_DISABLED": "true"}).Retrieve(ctx)
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Fatalf("token of another subject: err = %v, want AccessDenied", err)
+	}
+}
+
+// TestInstanceAuditTrail: EC2 calls are recorded with eventSource ec2.amazonaws.com and without the instance
+// secret; a credential delivery is an AssumeRole by the AWSService ec2.amazonaws.com naming the role and the
+// instance session, without the secret key or the token.
+func TestInstanceAuditTrail(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.role(e.iam, "r", ec2Trust, "")
+	e.instanceProfile("p", "r")
+	r := e.register(e.root)
+	must[*ec2.AssociateIamInstanceProfileOutput](t)(e.ec2As(e.root).AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{
+		InstanceId: aws.String(r.InstanceID), IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("p")}}))
+	out, err := e.exchange(r)
+	if err != nil || out.Credentials == nil {
+		t.Fatalf("exchange: %v %+v", err, out)
+	}
+	all, _ := json.Marshal(e.records(testAccount))
+	for _, secret := range []string{r.InstanceSecret, out.Credentials.SecretAccessKey, out.Credentials.SessionToken} {
+		if strings.Contains(string(all), secret) {
+			t.Fatalf("the audit trail contains a secret: %s", secret)
+		}
+	}
+	for _, name := range []string{"RegisterInstance", "AssociateIamInstanceProfile"} {
+		recs := e.find(testAccount, name)
+		if len(recs) != 1 || recs[0].EventSource != "ec2.amazonaws.com" || recs[0].UserIdentity.Type != "Root" {
+			t.Fatalf("%s records = %+v", name, recs)
+		}
+	}
+	var delivery *audit.Record
+	for _, rec := range e.find(testAccount, "AssumeRole") {
+		if rec.UserIdentity.Type == "AWSService" {
+			delivery = &rec
+		}
+	}
+	if delivery == nil {
+		t.Fatal("no AssumeRole record of the credential delivery")
+	}
+	if delivery.UserIdentity.InvokedBy != "ec2.amazonaws.com" || delivery.EventSource != "sts.amazonaws.com" ||
+		delivery.RequestParameters["roleSessionName"] != r.InstanceID || delivery.RequestParameters["roleArn"] != "arn:aws:iam::"+testAccount+":role/r" {
+		t.Fatalf("delivery record = %+v", delivery)
 	}
 }
