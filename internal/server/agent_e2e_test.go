@@ -782,3 +782,4 @@ func TestInstanceAuditTrail(t *testing.T) {
 		t.Fatalf("delivery record = %+v", delivery)
 	}
 }
+
