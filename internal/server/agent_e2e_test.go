@@ -782,4 +782,3 @@ func TestInstanceAuditTrail(t *testing.T) {
 		t.Fatalf("delivery record = %+v", delivery)
 	}
 }
-
