@@ -115,14 +115,23 @@ func TestAgentWalkthrough(t *testing.T) {
 		t.Fatalf("boto3 through the agent: %v\n%s", err, out)
 	}
 
-	// The seed's IMDSv1 curl is refused, as on an instance with HttpTokens=required.
-	res, err := http.Get("http://" + imdsAddr + "/latest/meta-data/iam/security-credentials/MyEC2Role")
-	if err != nil {
-		t.Fatal(err)
+	// curl, as the notes and AWS's documentation use it. IMDSv2:
+	base := "http://" + imdsAddr
+	tok, err := run(t, workloadEnv(), "curl", "-s", "-X", "PUT", base+"/latest/api/token", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 21600")
+	if err != nil || tok == "" {
+		t.Fatalf("curl token: %v %q", err, tok)
 	}
-	res.Body.Close()
-	if res.StatusCode != 401 {
-		t.Fatalf("IMDSv1 GET = %d, want 401", res.StatusCode)
+	if out, err := run(t, workloadEnv(), "curl", "-s", "-H", "X-aws-ec2-metadata-token: "+tok, base+"/latest/meta-data/iam/security-credentials/"); err != nil || out != "MyEC2Role" {
+		t.Fatalf("curl security-credentials/: %v %q", err, out)
+	}
+	out, err = run(t, workloadEnv(), "curl", "-s", "-H", "X-aws-ec2-metadata-token: "+tok, base+"/latest/meta-data/iam/security-credentials/MyEC2Role")
+	if err != nil || !strings.Contains(out, `"Code" : "Success"`) || !strings.Contains(out, `"AccessKeyId" : "ASIA`) {
+		t.Fatalf("curl security-credentials/MyEC2Role: %v %q", err, out)
+	}
+	// The seed's IMDSv1 curl is refused, as on an instance with HttpTokens=required (the default).
+	out, err = run(t, workloadEnv(), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", base+"/latest/meta-data/iam/security-credentials/MyEC2Role")
+	if err != nil || out != "401" {
+		t.Fatalf("IMDSv1 curl = %v %q, want 401", err, out)
 	}
 
 	// credential_process, for a host without the agent.
