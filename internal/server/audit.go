@@ -144,7 +144,10 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 	}
 	p := authz.PrincipalFrom(ctx)
 	var params map[string]any
-	if in, err := decode(action, form); err == nil {
+	if svc == "ec2" {
+		// EC2's parameters come from no model here: record the form as sent (it never carries a secret).
+		ra.source, params = sourceEC2, ec2Params(form)
+	} else if in, err := decode(action, form); err == nil {
 		params = audit.Elements(in)
 	}
 	ra.pending.Update(func(ev *audit.Event) {
@@ -551,6 +554,8 @@ func sourceOf(service string) string {
 		return audit.SourceCloudTrail
 	case "organizations":
 		return audit.SourceOrganizations
+	case "ec2":
+		return sourceEC2
 	}
 	return audit.SourceIAM
 }

@@ -78,8 +78,10 @@ type Server struct {
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 	audit   *auditor
-	ec2     *ec2.Service
-	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+
+	// ec2 serves instances and their profile associations; exchangeVerifier verifies the agent's identity
+	// exchanges (ec2.go).
+	ec2              *ec2.Service
 	exchangeVerifier sigv4.Verifier
 }
 
@@ -135,7 +137,7 @@ func New(cfg Config) *Server {
 	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
 	s.sts = stsService
 	s.jsonRoutes()
-	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region, Mint: instanceMinter(ring)})
 	s.routes()
 	return s
 }
