@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/store"
@@ -13,9 +14,19 @@ import (
 
 // write runs fn in a store transaction and, when it committed, invalidates cached authorization data (new
 // accounts bring new roles).
+//
+// The request's audit record is appended in the same transaction, so an acknowledged change always has its record
+// and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	err := s.store.Tx(ctx, fn)
+	pending := audit.PendingFor(ctx, audit.SourceOrganizations)
+	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return pending.Append(ctx, tx)
+	})
 	if err == nil {
+		pending.Committed()
 		s.authz.Invalidate()
 	}
 	return err

@@ -614,12 +614,10 @@ func TestAuditOrganizations(t *testing.T) {
 		t.Fatalf("%d CreateAccount records, want 2", len(created))
 	}
 	denied, ok := created[0], created[1]
+	// The model marks an account's name and email sensitive: CloudTrail withholds them.
 	if ok.EventSource != "organizations.amazonaws.com" || ok.ErrorCode != "" || ok.ReadOnly ||
-		ok.RequestParameters["accountName"] != "dev" || ok.RequestParameters["email"] != "dev@example.com" {
+		ok.RequestParameters["accountName"] != audit.Hidden || ok.RequestParameters["email"] != audit.Hidden {
 		t.Errorf("CreateAccount record = %+v", ok)
-	}
-	if st, _ := ok.ResponseElements["createAccountStatus"].(map[string]any); st["accountName"] != "dev" {
-		t.Errorf("CreateAccount responseElements = %v", ok.ResponseElements)
 	}
 	if denied.ErrorCode != "AccessDeniedException" || denied.UserIdentity.UserName != "bob" {
 		t.Errorf("denied CreateAccount record = %+v", denied)

@@ -26,6 +26,7 @@ import (
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/oidc"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/cache"
@@ -54,6 +55,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// OIDCHTTPClient fetches identity providers' discovery documents and keys; HTTPS with the system roots when nil.
+	OIDCHTTPClient *http.Client
+	// OIDCInsecureLoopback lets OIDC providers on loopback hosts be registered and read over plain http (tests only).
+	OIDCInsecureLoopback bool
 	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
 	Keyring *sts.Keyring
 	// AuditRetention is how long audit records are kept; 0 keeps them forever.
@@ -120,10 +125,13 @@ func New(cfg Config) *Server {
 	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
 	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
 	cached := cache.New(cfg.Store, s.authz.Generation, 0)
-	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, InsecureOIDCLoopback: cfg.OIDCInsecureLoopback})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
-	s.sts = sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	stsService := sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	// AssumeRoleWithWebIdentity fetches providers' keys with this verifier (federation.go).
+	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
+	s.sts = stsService
 	s.jsonRoutes()
 	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
 	s.routes()

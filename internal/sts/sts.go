@@ -45,6 +45,7 @@ type Service struct {
 	mfa       MFAVerifier
 	now       func() time.Time
 	partition string
+	fed       federation // AssumeRoleWithWebIdentity's OIDC verifier (federation.go)
 }
 
 // New returns the STS service.
