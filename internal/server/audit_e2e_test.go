@@ -803,3 +803,25 @@ func TestAuditWebIdentityUser(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesShareOneTrail records through two nodes on one PostgreSQL store: each node's LookupEvents sees
+// both nodes' records.
+func TestTwoNodesShareOneTrail(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	must[*iam.CreateRoleOutput](t)(a.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shared"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	must[*iam.GetRoleOutput](t)(b.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shared")}))
+	a.flushAudit()
+	b.flushAudit()
+	for _, e := range []*env{a, b} {
+		out := must[*cloudtrail.LookupEventsOutput](t)(e.cloudtrailAs(e.root).LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyResourceName, AttributeValue: aws.String("shared")}}}))
+		var names []string
+		for _, ev := range out.Events {
+			names = append(names, aws.ToString(ev.EventName))
+		}
+		if diff := cmp.Diff([]string{"GetRole", "CreateRole"}, names); diff != "" {
+			t.Errorf("events mismatch (-want +got):\n%s", diff)
+		}
+	}
+}
