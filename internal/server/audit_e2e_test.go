@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -823,5 +824,41 @@ func TestTwoNodesShareOneTrail(t *testing.T) {
 		if diff := cmp.Diff([]string{"GetRole", "CreateRole"}, names); diff != "" {
 			t.Errorf("events mismatch (-want +got):\n%s", diff)
 		}
+	}
+}
+
+// TestLookupEventsCLIPaginates makes the aws CLI page through NextToken (one event per page) and a time range.
+func TestLookupEventsCLIPaginates(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	for _, n := range []string{"p1", "p2", "p3"} {
+		must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(n), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	}
+	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	cmd := exec.Command("aws", "cloudtrail", "lookup-events", "--endpoint-url", e.url, "--output", "json", "--debug",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=CreateRole", "--page-size", "1", "--start-time", start)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testRootKey, "AWS_SECRET_ACCESS_KEY="+testRootSecret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, stderr.String())
+	}
+	var res struct{ Events []struct{ CloudTrailEvent string } }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, ev := range res.Events {
+		var rec audit.Record
+		json.Unmarshal([]byte(ev.CloudTrailEvent), &rec)
+		roles = append(roles, fmt.Sprint(rec.RequestParameters["roleName"]))
+	}
+	if diff := cmp.Diff([]string{"p3", "p2", "p1"}, roles); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(stderr.String(), "NextToken"); n < 2 {
+		t.Errorf("the CLI sent NextToken %d times, want it to page", n)
 	}
 }
