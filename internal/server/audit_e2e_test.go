@@ -845,7 +845,9 @@ func TestLookupEventsCLIPaginates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, stderr.String())
 	}
-	var res struct{ Events []struct{ CloudTrailEvent string } }
+	var res struct {
+		Events []struct{ CloudTrailEvent string }
+	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
