@@ -146,6 +146,8 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 	var params map[string]any
 	if in, err := decode(action, form); err == nil {
 		params = audit.Elements(in)
+	} else {
+		params = formParams(form)
 	}
 	ra.pending.Update(func(ev *audit.Event) {
 		ev.Principal = p
@@ -574,4 +576,21 @@ func webIdentityOf(jwt string) *audit.UserIdentity {
 	}
 	// CloudTrail names the provider without its scheme ("accounts.google.com").
 	return audit.WebIdentityUser(strings.TrimPrefix(claims.Iss, "https://"), aud, claims.Sub)
+}
+
+// formParams is the requestParameters of a request whose form does not decode as its operation's input (the
+// request failed validation): the members as sent, named in lower camel case, without the protocol's own
+// (Action, Version) and signature (X-Amz-*) members.
+func formParams(form url.Values) map[string]any {
+	m := map[string]any{}
+	for k, v := range form {
+		if k == "Action" || k == "Version" || strings.HasPrefix(strings.ToLower(k), "x-amz-") || len(v) == 0 || k == "" {
+			continue
+		}
+		m[strings.ToLower(k[:1])+k[1:]] = v[0]
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }

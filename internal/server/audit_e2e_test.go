@@ -864,3 +864,16 @@ func TestLookupEventsCLIPaginates(t *testing.T) {
 		t.Errorf("the CLI sent NextToken %d times, want it to page", n)
 	}
 }
+
+// TestAuditInvalidRequestParameters checks a request that fails validation is recorded with the parameters as
+// sent (its form does not decode as the operation's input).
+func TestAuditInvalidRequestParameters(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	_, err := e.iam.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("bad name!"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
+	apiError(t, err, "ValidationError")
+	recs := e.find(testAccount, "CreateRole")
+	if len(recs) != 1 || recs[0].ErrorCode != "ValidationError" || recs[0].RequestParameters["roleName"] != "bad name!" ||
+		recs[0].RequestParameters["assumeRolePolicyDocument"] != ec2Trust || recs[0].RequestParameters["action"] != nil {
+		t.Errorf("records = %+v", recs)
+	}
+}
