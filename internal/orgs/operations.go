@@ -18,7 +18,7 @@ import (
 // The request's audit record is appended in the same transaction, so an acknowledged change always has its record
 // and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	pending := audit.PendingFrom(ctx)
+	pending := audit.PendingFor(ctx, audit.SourceOrganizations)
 	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := fn(ctx, tx); err != nil {
 			return err

@@ -149,6 +149,8 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 		ra.source, params = sourceEC2, ec2Params(form)
 	} else if in, err := decode(action, form); err == nil {
 		params = audit.Elements(in)
+	} else {
+		params = formParams(form)
 	}
 	ra.pending.Update(func(ev *audit.Event) {
 		ev.Principal = p
@@ -163,30 +165,6 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 		}
 	})
 	return audit.WithPending(ctx, ra.pending)
-}
-
-// withJSONRequest is withRequest for a JSON 1.1 service (Organizations): the parameters are the request's JSON
-// body, members in lower camel case as CloudTrail shows them.
-func (ra *requestAudit) withJSONRequest(ctx context.Context, service, op string, p *authz.Principal, body []byte) context.Context {
-	params := audit.JSONElements(body)
-	ra.action, ra.source = op, sourceOf(service)
-	ra.pending.Update(func(ev *audit.Event) {
-		ev.Principal = p
-		ev.Source, ev.Action = ra.source, op
-		ev.ReadOnly = audit.ReadOnlyAction(op)
-		ev.Params = params
-	})
-	return audit.WithPending(ctx, ra.pending)
-}
-
-// recordJSONSuccess records a JSON 1.1 call that succeeded with output out: a call that changed something shows
-// its output as responseElements, and is durable before the caller sees the answer.
-func (s *Server) recordJSONSuccess(ctx context.Context, ra *requestAudit, out []byte) error {
-	if !ra.pending.Event().ReadOnly {
-		resp := audit.JSONElements(out)
-		ra.pending.RespondWith(func() any { return resp })
-	}
-	return s.recordSuccess(ctx, ra)
 }
 
 // resourceParams are the request members that name a resource, with its CloudTrail resource type. Names are
@@ -603,4 +581,21 @@ func webIdentityOf(jwt string) *audit.UserIdentity {
 	}
 	// CloudTrail names the provider without its scheme ("accounts.google.com").
 	return audit.WebIdentityUser(strings.TrimPrefix(claims.Iss, "https://"), aud, claims.Sub)
+}
+
+// formParams is the requestParameters of a request whose form does not decode as its operation's input (the
+// request failed validation): the members as sent, named in lower camel case, without the protocol's own
+// (Action, Version) and signature (X-Amz-*) members.
+func formParams(form url.Values) map[string]any {
+	m := map[string]any{}
+	for k, v := range form {
+		if k == "Action" || k == "Version" || strings.HasPrefix(strings.ToLower(k), "x-amz-") || len(v) == 0 || k == "" {
+			continue
+		}
+		m[strings.ToLower(k[:1])+k[1:]] = v[0]
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
