@@ -976,3 +976,20 @@ func TestAcceptanceTrustPolicyPrincipals(t *testing.T) {
 		t.Errorf("trust policy after a refused update = %s", doc)
 	}
 }
+
+// TestAcceptanceGroupsPerAccount fills the account's 300 groups (IAM's default quota, the smallest account-level
+// one) and checks the 301st is LimitExceeded with AWS's wording, and that deleting one makes room again.
+func TestAcceptanceGroupsPerAccount(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	for i := range 300 {
+		must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String(fmt.Sprintf("g%03d", i))}))
+	}
+	_, err := e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("one-too-many")})
+	ae := apiError(t, err, "LimitExceeded")
+	if want := "Cannot exceed quota for GroupsPerAccount: 300"; ae.ErrorMessage() != want {
+		t.Errorf("message = %q, want %q", ae.ErrorMessage(), want)
+	}
+	must[*iam.DeleteGroupOutput](t)(e.iam.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g000")}))
+	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("one-too-many")}))
+}
