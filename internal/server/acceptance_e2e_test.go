@@ -616,13 +616,14 @@ func TestAcceptanceBoundaryUsage(t *testing.T) {
 	}
 }
 
-// TestAcceptanceAccessDeniedNamesResource pins how AWS names the resource in IAM's AccessDenied messages: an
-// existing user, group or role by kind and name ("on resource: role MyRole"), a managed policy as "policy ARN",
-// and a role being created by its ARN.
+// TestAcceptanceAccessDeniedNamesResource pins how AWS names the resource in IAM's AccessDenied messages: a user,
+// group, role or instance profile by kind and name ("on resource: role MyRole"), a managed policy as "policy ARN",
+// and a role being created, or the simulator's principal, by its ARN.
 func TestAcceptanceAccessDeniedNamesResource(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
 	acceptFixture(t, e)
+	must[*iam.CreateInstanceProfileOutput](t)(e.iam.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("web")}))
 	nobody := e.iamAs(e.newUser("nobody", ""))
 	who := "User: arn:aws:iam::" + testAccount + ":user/nobody is not authorized to perform: "
 	because := func(action string) string {
@@ -665,6 +666,10 @@ func TestAcceptanceAccessDeniedNamesResource(t *testing.T) {
 			_, err := nobody.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(acceptPolicyARN("pol")), VersionId: aws.String("v2")})
 			return err
 		}, who + "iam:DeletePolicyVersion on resource: policy " + acceptPolicyARN("pol") + because("iam:DeletePolicyVersion")},
+		{"AddRoleToInstanceProfile", func() error {
+			_, err := nobody.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("web"), RoleName: aws.String("app")})
+			return err
+		}, who + "iam:AddRoleToInstanceProfile on resource: instance profile web" + because("iam:AddRoleToInstanceProfile")},
 		{"CreateRole names the ARN", func() error {
 			_, err := nobody.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("new"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
 			return err
