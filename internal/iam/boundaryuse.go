@@ -13,31 +13,28 @@ type holder struct {
 	kind, name, id, path, boundary string
 }
 
+// entityHead is the part of a stored user, group or role these counts need: decoding only it skips the tags,
+// trust policies and dates.
+type entityHead struct {
+	Name     string `json:"name"`
+	ID       string `json:"id"`
+	Path     string `json:"path"`
+	Boundary string `json:"boundary"`
+}
+
 // holders reads the account's users, groups and roles once: the permissions-boundary usage of a policy is a
 // property of the users and roles that name it, so counting it (PermissionsBoundaryUsageCount), filtering by it
 // (PolicyUsageFilter) and refusing to delete a policy in use as a boundary all start here.
 func holders(ctx context.Context, r store.Reader, account string) (map[string]holder, error) {
 	out := map[string]holder{}
-	users, err := store.ListJSON[store.User](ctx, r, store.KindUser, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		out["user/"+strings.ToLower(u.Name)] = holder{"user", u.Name, u.ID, u.Path, u.PermissionsBoundary}
-	}
-	roles, err := store.ListJSON[store.Role](ctx, r, store.KindRole, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, ro := range roles {
-		out["role/"+strings.ToLower(ro.Name)] = holder{"role", ro.Name, ro.ID, ro.Path, ro.PermissionsBoundary}
-	}
-	groups, err := store.ListJSON[store.Group](ctx, r, store.KindGroup, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		out["group/"+strings.ToLower(g.Name)] = holder{kind: "group", name: g.Name, id: g.ID, path: g.Path}
+	for _, kind := range []string{"user", "role", "group"} {
+		list, err := store.ListJSON[entityHead](ctx, r, entityKinds[kind], account, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			out[kind+"/"+strings.ToLower(e.Name)] = holder{kind, e.Name, e.ID, e.Path, e.Boundary}
+		}
 	}
 	return out, nil
 }
@@ -45,22 +42,15 @@ func holders(ctx context.Context, r store.Reader, account string) (map[string]ho
 // boundaryCounts returns, for each policy ARN, how many users and roles use it as their permissions boundary.
 func boundaryCounts(ctx context.Context, r store.Reader, account string) (map[string]int, error) {
 	counts := map[string]int{}
-	users, err := store.ListJSON[store.User](ctx, r, store.KindUser, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		if u.PermissionsBoundary != "" {
-			counts[u.PermissionsBoundary]++
+	for _, kind := range []store.Kind{store.KindUser, store.KindRole} {
+		list, err := store.ListJSON[entityHead](ctx, r, kind, account, "")
+		if err != nil {
+			return nil, err
 		}
-	}
-	roles, err := store.ListJSON[store.Role](ctx, r, store.KindRole, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, ro := range roles {
-		if ro.PermissionsBoundary != "" {
-			counts[ro.PermissionsBoundary]++
+		for _, e := range list {
+			if e.Boundary != "" {
+				counts[e.Boundary]++
+			}
 		}
 	}
 	return counts, nil
