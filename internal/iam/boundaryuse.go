@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/persona-iam/persona/internal/store"
 )
@@ -100,11 +101,52 @@ func entitiesForPolicy(ctx context.Context, r store.Reader, account, policyARN, 
 	return out, nil
 }
 
+// boundaryCache keeps each account's boundary usage until the store's change sequence moves: counting reads every
+// user and role of the account, which a run of GetPolicy calls should not repeat. Reading the sequence before
+// counting means a cached count is never older than the sequence it is filed under.
+type boundaryCache struct {
+	mu      sync.Mutex
+	entries map[string]boundaryCacheEntry // by account
+}
+
+type boundaryCacheEntry struct {
+	seq    int64
+	counts map[string]int // never modified once cached
+}
+
+// accountBoundaryCounts is boundaryCounts for reads outside a transaction, cached by change sequence.
+func (s *Service) accountBoundaryCounts(ctx context.Context, account string) (map[string]int, error) {
+	seq, err := s.store.ChangeSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &s.bcache
+	c.mu.Lock()
+	e, ok := c.entries[account]
+	c.mu.Unlock()
+	if ok && e.seq == seq {
+		return e.counts, nil
+	}
+	counts, err := boundaryCounts(ctx, s.store, account)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]boundaryCacheEntry{}
+	}
+	if cur, ok := c.entries[account]; !ok || cur.seq < seq {
+		c.entries[account] = boundaryCacheEntry{seq: seq, counts: counts}
+	}
+	c.mu.Unlock()
+	return counts, nil
+}
+
 type boundaryCountsKey struct{}
 
-// withBoundaryCounts computes the account's permissions-boundary usage once for a call that renders many policies.
+// withBoundaryCounts fixes the account's permissions-boundary usage once for a call that renders many policies.
 func (s *Service) withBoundaryCounts(ctx context.Context, account string) (context.Context, error) {
-	m, err := boundaryCounts(ctx, s.store, account)
+	m, err := s.accountBoundaryCounts(ctx, account)
 	if err != nil {
 		return ctx, err
 	}
@@ -116,6 +158,6 @@ func (s *Service) boundaryCount(ctx context.Context, account, policyARN string) 
 	if m, ok := ctx.Value(boundaryCountsKey{}).(map[string]int); ok {
 		return m[policyARN], nil
 	}
-	m, err := boundaryCounts(ctx, s.store, account)
+	m, err := s.accountBoundaryCounts(ctx, account)
 	return m[policyARN], err
 }

@@ -606,6 +606,10 @@ func TestAcceptanceBoundaryUsage(t *testing.T) {
 
 			// Once nothing uses it as a boundary or a permissions policy, it can go.
 			must[*iam.DeleteRolePermissionsBoundaryOutput](t)(c.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("r")}))
+			// The count follows the change at once (it is cached only while the store does not change).
+			if got := must[*iam.GetPolicyOutput](t)(c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: bound})).Policy; aws.ToInt32(got.PermissionsBoundaryUsageCount) != 1 {
+				t.Errorf("after DeleteRolePermissionsBoundary: PermissionsBoundaryUsageCount %d, want 1", aws.ToInt32(got.PermissionsBoundaryUsageCount))
+			}
 			must[*iam.DetachRolePolicyOutput](t)(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: bound}))
 			must[*iam.DetachGroupPolicyOutput](t)(c.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: bound}))
 			_, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: bound})
