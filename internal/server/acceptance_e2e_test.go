@@ -927,6 +927,11 @@ func TestAcceptanceQuotas(t *testing.T) {
 			}
 		})
 	}
+	// A trust policy counts non-white-space characters too: a pretty-printed one under 2,048 of them is accepted.
+	spacious := strings.Replace(*trustWithCondition(1800), `"Version"`, strings.Repeat(" \n", 300)+`"Version"`, 1)
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("r"), PolicyDocument: aws.String(spacious)}))
+	_, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("r"), PolicyDocument: trustWithCondition(2048)})
+	apiError(t, err, "LimitExceeded")
 	// Just under the sizes is accepted: white space does not count.
 	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("big"),
 		PolicyDocument: aws.String(strings.Replace(resource(10240-120), `"Version"`, strings.Repeat(" \n", 500)+`"Version"`, 1))}))
@@ -1001,4 +1006,10 @@ func TestAcceptanceGroupsPerAccount(t *testing.T) {
 	}
 	must[*iam.DeleteGroupOutput](t)(e.iam.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g000")}))
 	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("one-too-many")}))
+}
+
+// trustWithCondition is an EC2 trust policy padded with a condition value of n characters.
+func trustWithCondition(n int) *string {
+	return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},` +
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"` + strings.Repeat("1", n) + `"}}}]}`)
 }
