@@ -28,7 +28,7 @@ const (
 	quotaTagsPerEntity          = 50
 	defaultMaxSessionDuration   = 3600
 	roleDescriptionMaxRunes     = 1000
-	permissionsBoundaryTypeName = "PermissionsBoundaryPolicy"
+	permissionsBoundaryTypeName = "Policy" // what IAM answers, though the model's enum says "PermissionsBoundaryPolicy"
 	serviceLinkedRolePath       = "/aws-service-role/"
 )
 

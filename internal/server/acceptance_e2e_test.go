@@ -811,7 +811,7 @@ func TestAcceptancePermissionsBoundaryOperations(t *testing.T) {
 			must[*iam.PutUserPermissionsBoundaryOutput](t)(e.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("dev"), PermissionsBoundary: readOnly}))
 			got := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})).User
 			if got.PermissionsBoundary == nil || aws.ToString(got.PermissionsBoundary.PermissionsBoundaryArn) != *readOnly ||
-				got.PermissionsBoundary.PermissionsBoundaryType != types.PermissionsBoundaryAttachmentTypePolicy {
+				got.PermissionsBoundary.PermissionsBoundaryType != "Policy" { // AWS's value; the model's enum says PermissionsBoundaryPolicy
 				t.Errorf("GetUser PermissionsBoundary = %+v", got.PermissionsBoundary)
 			}
 			must[*iam.ListUsersOutput](t)(dev.ListUsers(ctx, &iam.ListUsersInput{}))
