@@ -246,7 +246,8 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.policyOut(ctx, p.Account, &mp)
+	// A policy just created is nobody's permissions boundary: no need to count.
+	out, err := s.policyOut(context.WithValue(ctx, boundaryCountsKey{}, map[string]int{}), p.Account, &mp)
 	if err != nil {
 		return nil, err
 	}
