@@ -224,7 +224,13 @@ func TestRevokedIdentityStopsServing(t *testing.T) {
 	a := newTestAgent(t, Config{})
 	ctx := context.Background()
 	a.Tick(ctx)
-	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "InstanceIdentityRevoked", Message: "revoked"})
+	// A clock-skew refusal is not a revocation: the cached credentials stay.
+	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "RequestExpired", Message: "Signature expired"})
+	a.Refresh(ctx)
+	if a.Credentials() == nil {
+		t.Fatal("a RequestExpired refusal dropped the cached credentials")
+	}
+	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."})
 	a.Refresh(ctx)
 	if got := a.Credentials(); got != nil {
 		t.Fatalf("served %v after the identity was revoked", got)
