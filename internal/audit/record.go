@@ -297,8 +297,13 @@ func identity(ev Event) UserIdentity {
 			ctx.SessionIssuer = &SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN,
 				AccountID: p.Account, UserName: lastSegment(s.RoleARN, p.Name)}
 		case authz.FederatedUser:
-			ctx.SessionIssuer = &SessionIssuer{Type: "IAMUser", PrincipalID: s.RoleID, ARN: s.RoleARN,
-				AccountID: p.Account, UserName: lastSegment(s.RoleARN, "")}
+			// authn names the IAM user behind a federated user in SourceARN/SourceID.
+			issuerARN, issuerID := s.SourceARN, s.SourceID
+			if issuerARN == "" {
+				issuerARN, issuerID = s.RoleARN, s.RoleID
+			}
+			ctx.SessionIssuer = &SessionIssuer{Type: "IAMUser", PrincipalID: issuerID, ARN: issuerARN,
+				AccountID: p.Account, UserName: lastSegment(issuerARN, "")}
 		}
 		id.SessionContext = ctx
 	}

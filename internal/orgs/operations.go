@@ -138,6 +138,12 @@ func (s *Service) CreateAccount(ctx context.Context, in *orgsapi.CreateAccountIn
 		roleName = DefaultRoleName
 	}
 	var st store.CreateAccountStatus
+	// The record's responseElements, computed in the transaction once st is known; CloudTrail withholds the name.
+	audit.PendingFrom(ctx).RespondWith(func() any {
+		return &orgsapi.CreateAccountOutput{CreateAccountStatus: statusOut(&store.CreateAccountStatus{
+			ID: st.ID, AccountName: audit.Hidden, State: string(orgsapi.CreateAccountStateInProgress), Requested: st.Requested,
+		})}
+	})
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		org, err := managed(ctx, tx, p)
 		if err != nil {

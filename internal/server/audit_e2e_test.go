@@ -596,7 +596,7 @@ func TestAuditUnsignedCalls(t *testing.T) {
 }
 
 // TestAuditOrganizations checks Organizations calls (JSON 1.1) are recorded like the others: parameters and
-// responses from the JSON bodies, reads, denials.
+// responses from the JSON bodies, reads, denials; an account's name and email are withheld as CloudTrail does.
 func TestAuditOrganizations(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
@@ -619,6 +619,9 @@ func TestAuditOrganizations(t *testing.T) {
 	if ok.EventSource != "organizations.amazonaws.com" || ok.ErrorCode != "" || ok.ReadOnly ||
 		ok.RequestParameters["accountName"] != audit.Hidden || ok.RequestParameters["email"] != audit.Hidden {
 		t.Errorf("CreateAccount record = %+v", ok)
+	}
+	if st, _ := ok.ResponseElements["createAccountStatus"].(map[string]any); st["accountName"] != audit.Hidden || st["id"] == nil {
+		t.Errorf("CreateAccount responseElements = %v", ok.ResponseElements)
 	}
 	if denied.ErrorCode != "AccessDeniedException" || denied.UserIdentity.UserName != "bob" {
 		t.Errorf("denied CreateAccount record = %+v", denied)

@@ -118,10 +118,11 @@ func New(cfg Config) *Server {
 		s.cfg.Keyring = k
 	}
 	var ring *token.Ring
+	var refreshRing func(context.Context) bool
 	if s.cfg.Keyring != nil {
-		ring = s.cfg.Keyring.Ring()
+		ring, refreshRing = s.cfg.Keyring.Ring(), s.cfg.Keyring.RefreshNow
 	}
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring, RefreshTokens: refreshRing})
 	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
 	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
 	cached := cache.New(cfg.Store, s.authz.Generation, 0)
