@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"reflect"
 	"time"
 	"unicode"
@@ -107,40 +106,4 @@ func element(v reflect.Value) any {
 func lowerFirst(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToLower(r)) + s[n:]
-}
-
-// JSONElements converts a JSON 1.1 request or response body into requestParameters or responseElements form:
-// members in lower camel case at every depth, as CloudTrail writes them. It returns nil for an empty body, an
-// empty object, or a body that is not a JSON object (the request then failed to decode and is recorded without
-// parameters). The result is not redacted: Build does that.
-func JSONElements(body []byte) map[string]any {
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return nil
-	}
-	m, ok := lowerKeys(v).(map[string]any)
-	if !ok || len(m) == 0 {
-		return nil
-	}
-	return m
-}
-
-func lowerKeys(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			if k == "" {
-				continue
-			}
-			out[lowerFirst(k)] = lowerKeys(x)
-		}
-		return out
-	case []any:
-		for i, x := range v {
-			v[i] = lowerKeys(x)
-		}
-		return v
-	}
-	return v
 }

@@ -88,7 +88,7 @@ func SessionPrincipal(s *token.Session, partition string) (*authz.Principal, err
 	}
 	p := &authz.Principal{Account: s.Account, AccessKeyID: s.AccessKeyID, Session: as}
 	switch s.Kind {
-	case token.KindAssumeRole, token.KindWebIdentity, token.KindSAML:
+	case token.KindAssumeRole, token.KindWebIdentity, token.KindSAML, token.KindInstanceProfile:
 		if res.Type != arn.TypeRole {
 			return nil, fmt.Errorf("authn: role session names %s", s.PrincipalARN)
 		}

@@ -332,6 +332,11 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		if s.RoleARN != "" {
 			m["aws:PrincipalArn"] = []string{s.RoleARN}
 		}
+		if s.Kind == "InstanceProfile" {
+			// Instance profile credentials name their instance, whose id is the session name.
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2sourceinstancearn
+			m["ec2:SourceInstanceARN"] = []string{"arn:aws:ec2:" + r.Region + ":" + p.Account + ":instance/" + s.SessionName}
+		}
 		for k, v := range s.Tags {
 			m["aws:PrincipalTag/"+k] = []string{v}
 		}

@@ -144,7 +144,10 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 	}
 	p := authz.PrincipalFrom(ctx)
 	var params map[string]any
-	if in, err := decode(action, form); err == nil {
+	if svc == "ec2" {
+		// EC2's parameters come from no model here: record the form as sent (it never carries a secret).
+		ra.source, params = sourceEC2, ec2Params(form)
+	} else if in, err := decode(action, form); err == nil {
 		params = audit.Elements(in)
 	} else {
 		params = formParams(form)
@@ -162,30 +165,6 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 		}
 	})
 	return audit.WithPending(ctx, ra.pending)
-}
-
-// withJSONRequest is withRequest for a JSON 1.1 service (Organizations): the parameters are the request's JSON
-// body, members in lower camel case as CloudTrail shows them.
-func (ra *requestAudit) withJSONRequest(ctx context.Context, service, op string, p *authz.Principal, body []byte) context.Context {
-	params := audit.JSONElements(body)
-	ra.action, ra.source = op, sourceOf(service)
-	ra.pending.Update(func(ev *audit.Event) {
-		ev.Principal = p
-		ev.Source, ev.Action = ra.source, op
-		ev.ReadOnly = audit.ReadOnlyAction(op)
-		ev.Params = params
-	})
-	return audit.WithPending(ctx, ra.pending)
-}
-
-// recordJSONSuccess records a JSON 1.1 call that succeeded with output out: a call that changed something shows
-// its output as responseElements, and is durable before the caller sees the answer.
-func (s *Server) recordJSONSuccess(ctx context.Context, ra *requestAudit, out []byte) error {
-	if !ra.pending.Event().ReadOnly {
-		resp := audit.JSONElements(out)
-		ra.pending.RespondWith(func() any { return resp })
-	}
-	return s.recordSuccess(ctx, ra)
 }
 
 // resourceParams are the request members that name a resource, with its CloudTrail resource type. Names are
@@ -553,6 +532,8 @@ func sourceOf(service string) string {
 		return audit.SourceCloudTrail
 	case "organizations":
 		return audit.SourceOrganizations
+	case "ec2":
+		return sourceEC2
 	}
 	return audit.SourceIAM
 }

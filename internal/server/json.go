@@ -156,15 +156,20 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	}
 	ctx = authz.WithPrincipal(ctx, p)
 	rec.principal = p.ARN
-	ctx = rec.audit.withJSONRequest(ctx, svc.name, op, p, body)
+	var params map[string]any
 	if known && svc.params != nil {
-		// The service's own view of its parameters, with the members its model marks sensitive hidden.
-		params := svc.params(op, body)
-		rec.audit.pending.Update(func(ev *audit.Event) { ev.Params = params })
+		params = svc.params(op, body)
 	}
+	rec.audit.pending.Update(func(ev *audit.Event) {
+		ev.Principal = p
+		ev.ReadOnly = audit.ReadOnlyAction(op)
+		ev.Params = params
+	})
+	ctx = audit.WithPending(ctx, rec.audit.pending)
 	out, err := svc.dispatch(ctx, op, body)
 	if err == nil {
-		err = s.recordJSONSuccess(ctx, rec.audit, out)
+		// A mutation's record was committed in its transaction; a read's is queued now.
+		err = s.recordSuccess(ctx, rec.audit)
 	}
 	if err != nil {
 		fail(err)
