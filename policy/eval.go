@@ -367,13 +367,18 @@ func (e *evaluator) decide(set *Set) (Decision, Reason) {
 	bdOK := set.Boundary == nil || bd.allow
 	ssOK := set.Session == nil || ss.allow
 
+	// A role's trust policy must itself allow the caller (or its account), even in the same account: an
+	// identity-based allow of sts:AssumeRole alone is not enough. ("Role trust policies and KMS key policies are
+	// exceptions to this logic, because they must explicitly allow access for principals.")
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+	trustRequired := set.Resource != nil && set.Resource.kind == KindTrust
 	if sameAccount {
 		switch {
 		case rp.allow && rp.strength == matchDirect:
 			return Allow, ReasonNone
 		case rp.allow && rp.strength == matchSource && bdOK && ssOK:
 			return Allow, ReasonNone
-		case idAllow && bdOK && ssOK:
+		case idAllow && bdOK && ssOK && (rp.allow || !trustRequired):
 			return Allow, ReasonNone
 		}
 		resourceGrant := rp.allow && rp.strength == matchSource
@@ -382,8 +387,11 @@ func (e *evaluator) decide(set *Set) (Decision, Reason) {
 			return ImplicitDeny, ReasonNoIdentityAllow
 		case !bdOK:
 			return ImplicitDeny, ReasonNoBoundaryAllow
-		default:
+		case !ssOK:
 			return ImplicitDeny, ReasonNoSessionAllow
+		default:
+			// Only an unnamed caller of a trust policy gets here.
+			return ImplicitDeny, ReasonNoResourceAllow
 		}
 	}
 	// Cross-account: both accounts must allow.

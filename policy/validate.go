@@ -214,6 +214,15 @@ func (v *validator) principalValue(typ string, val String, path string) {
 				"AWS principal "+strconv.Quote(s)+" must be an IAM or STS ARN, not a "+a.Service+" ARN")
 			return
 		}
+		// IAM rejects a principal ARN whose account is not 12 digits ("Invalid principal in policy"); tutorials
+		// show placeholders such as "ACCOUNT-B-ID" that must be replaced. The one exception is CloudFront's origin
+		// access identities, "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity ID".
+		// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+		if !arn.IsAccountID(a.AccountID) && a.AccountID != "cloudfront" {
+			v.add(FindingError, CodeInvalidPrincipal, val.Pos, path,
+				"invalid principal "+strconv.Quote(s)+": the account "+strconv.Quote(a.AccountID)+" must be a 12-digit account id")
+			return
+		}
 		r, err := arn.SplitIAM(a)
 		if err != nil {
 			v.add(FindingError, CodeInvalidPrincipal, val.Pos, path, err.Error())

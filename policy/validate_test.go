@@ -102,6 +102,13 @@ func TestValidate(t *testing.T) {
 		{name: "wildcard inside a principal ARN", kind: policy.KindResource,
 			doc:  `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/*"}, "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}}`,
 			want: []finding{{policy.FindingError, policy.CodeInvalidPrincipal, "Statement.Principal.AWS", "1:81"}}},
+		// A learner's cross-account trust policy kept the placeholder; IAM answers "Invalid principal in policy".
+		{name: "placeholder account in a principal ARN", kind: policy.KindTrust,
+			doc:     `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::ACCOUNT-B-ID:root"}, "Action": "sts:AssumeRole"}]}`,
+			want:    []finding{{policy.FindingError, policy.CodeInvalidPrincipal, "Statement[0].Principal.AWS", "1:82"}},
+			message: `invalid principal "arn:aws:iam::ACCOUNT-B-ID:root": the account "ACCOUNT-B-ID" must be a 12-digit account id`},
+		{name: "CloudFront origin access identity is a principal", kind: policy.KindResource,
+			doc: `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}`},
 		{name: "public resource policy", kind: policy.KindResource,
 			doc:  `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}`,
 			want: []finding{{policy.FindingSecurityWarning, policy.CodePublicAccess, "Statement.Principal", "1:73"}}},

@@ -145,3 +145,49 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+func policyGenerateCommand() *cobra.Command {
+	var c serveConfig
+	var principal, since, until string
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write the least-privilege policy for what a principal was seen doing (from the audit trail)",
+		Example: `  persona policy generate --principal arn:aws:iam::111122223333:role/app --since 30d > app-policy.json
+  aws iam put-role-policy --role-name app --policy-name observed --policy-document file://app-policy.json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			from, err := parseWhen(since, now)
+			if err != nil {
+				return fmt.Errorf("--since: %w", err)
+			}
+			to := now
+			if until != "" {
+				if to, err = parseWhen(until, now); err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+			}
+			st, log, _, err := openTrail(cmd, c, "-")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			gen, err := audit.Generate(cmd.Context(), log, st, audit.GenerateOptions{Principal: principal, Since: from, Until: to})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), gen.Policy)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d actions from %d records of %s", len(gen.Actions), gen.Records, principal)
+			if len(gen.Denied) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "; tried and denied (not granted): %s", strings.Join(gen.Denied, ", "))
+			}
+			fmt.Fprintln(cmd.ErrOrStderr())
+			return nil
+		},
+	}
+	storeFlags(cmd, &c)
+	cmd.Flags().StringVar(&principal, "principal", "", "ARN of the user, role or role session")
+	cmd.Flags().StringVar(&since, "since", "30d", "start: a duration back from now (30d, 24h) or an RFC 3339 time")
+	cmd.Flags().StringVar(&until, "until", "", "end (default now)")
+	cmd.MarkFlagRequired("principal")
+	return cmd
+}

@@ -269,3 +269,65 @@ func TestAuditTail(t *testing.T) {
 		t.Errorf("tail printed %v, want tail-1,tail-2 in order", got)
 	}
 }
+
+// TestPolicyGenerate writes a user's policy from its activity with `persona policy generate`, after a graceful
+// stop (which must write the queued records of reads and denials first).
+func TestPolicyGenerate(t *testing.T) {
+	bin := persona(t)
+	dataDir := t.TempDir()
+	srv := serveOn(t, bin, dataDir)
+	ctx := context.Background()
+	root := srv.iam()
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.addr), RetryMaxAttempts: 1,
+		HTTPClient:  &http.Client{Transport: &http.Transport{}},
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")})
+	if _, err := alice.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String("{}")}); err == nil {
+		t.Fatal("alice may create roles")
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+
+	cmd := exec.Command(bin, "policy", "generate", "--data-dir", dataDir, "--principal", "arn:aws:iam::111122223333:user/alice", "--since", "1h")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("policy generate: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Statement []struct{ Action, Resource []string }
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, s := range doc.Statement {
+		for _, a := range s.Action {
+			got[a] = strings.Join(s.Resource, ",")
+		}
+	}
+	want := map[string]string{"iam:GetUser": "arn:aws:iam::111122223333:user/alice", "iam:ListRoles": "*"}
+	if fmt.Sprint(want) != fmt.Sprint(got) {
+		t.Errorf("generated %v, want %v\n%s", got, want, out)
+	}
+	if !strings.Contains(stderr.String(), "tried and denied (not granted): iam:CreateRole") {
+		t.Errorf("report = %q, want the denied CreateRole listed", stderr.String())
+	}
+}

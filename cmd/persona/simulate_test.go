@@ -179,3 +179,59 @@ func TestPolicySimulateCommand(t *testing.T) {
 		t.Errorf("JSON output mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestSimulateSameFileWithAWSCLI gives one --cli-input-json file to `aws iam simulate-custom-policy` against
+// `persona serve` and to the offline `persona policy simulate`: both answer the same results.
+func TestSimulateSameFileWithAWSCLI(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Fatal("the aws CLI is required for this test (.ci/run installs it)")
+	}
+	bin := persona(t)
+	vars := startServe(t, bin)
+	spec := filepath.Join(t.TempDir(), "spec.json")
+	body, _ := json.Marshal(map[string]any{
+		"PolicyInputList": []string{
+			"{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"Home\", \"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"arn:aws:s3:::home/${aws:username}/*\"},\n    {\"Sid\": \"Keep\", \"Effect\": \"Deny\", \"Action\": \"s3:DeleteObject\", \"Resource\": \"*\"}\n  ]\n}",
+		},
+		"PermissionsBoundaryPolicyInputList": []string{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:PutObject","Resource":"*"}}`},
+		"ActionNames":                        []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "sqs:SendMessage"},
+		"ResourceArns":                       []string{"arn:aws:s3:::home/bob/a.txt", "arn:aws:s3:::home/eve/b.txt"},
+		"ContextEntries":                     []map[string]any{{"ContextKeyName": "aws:username", "ContextKeyValues": []string{"bob"}, "ContextKeyType": "string"}},
+	})
+	if err := os.WriteFile(spec, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	online, err := awsCLI(t, vars, "iam", "simulate-custom-policy", "--cli-input-json", "file://"+spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "policy", "simulate", "--cli-input-json", "file://"+spec, "--output", "json").Output()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		t.Fatalf("persona policy simulate: %v", err)
+	}
+	var offline map[string]any
+	if err := json.Unmarshal(out, &offline); err != nil {
+		t.Fatal(err)
+	}
+	if len(online["EvaluationResults"].([]any)) != 8 {
+		t.Fatalf("aws CLI got %d results, want 8", len(online["EvaluationResults"].([]any)))
+	}
+	var decisions []string
+	for _, r := range online["EvaluationResults"].([]any) {
+		r := r.(map[string]any)
+		decisions = append(decisions, r["EvalResourceName"].(string)[len("arn:aws:s3:::home/"):]+" "+r["EvalActionName"].(string)+" "+r["EvalDecision"].(string))
+	}
+	want := []string{
+		"bob/a.txt s3:GetObject allowed", "eve/b.txt s3:GetObject implicitDeny",
+		"bob/a.txt s3:PutObject implicitDeny", "eve/b.txt s3:PutObject implicitDeny",
+		"bob/a.txt s3:DeleteObject explicitDeny", "eve/b.txt s3:DeleteObject explicitDeny",
+		"bob/a.txt sqs:SendMessage implicitDeny", "eve/b.txt sqs:SendMessage implicitDeny",
+	}
+	if diff := cmp.Diff(want, decisions); diff != "" {
+		t.Errorf("aws CLI decisions mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(online["EvaluationResults"], offline["EvaluationResults"]); diff != "" {
+		t.Errorf("offline and online results differ (-aws +persona):\n%s", diff)
+	}
+}

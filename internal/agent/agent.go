@@ -299,7 +299,8 @@ func (a *Agent) Health() Health {
 	}
 	c := a.validLocked(now)
 	switch {
-	case a.grant == nil || (a.grant.Credentials != nil && c == nil):
+	case a.grant == nil || (a.grant.Identity.RoleName != "" && c == nil):
+		// No identity yet, or a role whose credentials are missing (expired, or refused by the server).
 		h.Status = "unavailable"
 	case a.lastErr != nil:
 		h.Status = "degraded"
@@ -310,6 +311,8 @@ func (a *Agent) Health() Health {
 	h.LastUpdated, h.LastAttempt, h.NextRefresh = timePtr(a.lastUpdated), timePtr(a.lastAttempt), timePtr(a.next)
 	if a.lastErr != nil {
 		h.LastError = a.lastErr.Error()
+	} else if a.grant != nil && a.grant.Code != "" && a.grant.Code != "Success" {
+		h.LastError = a.grant.Code + ": " + a.grant.Message
 	}
 	return h
 }

@@ -242,4 +242,7 @@ func TestIMDSRoleNotTrusted(t *testing.T) {
 	if status, _, _ := do(t, "GET", hs.URL+"/latest/meta-data/iam/security-credentials/web-role", nil); status != 404 {
 		t.Fatalf("credentials = %d, want 404", status)
 	}
+	if h := a.Health(); h.Status != "unavailable" || !strings.Contains(h.LastError, "AssumeRoleUnauthorizedAccess") {
+		t.Fatalf("health = %+v", h)
+	}
 }

@@ -173,7 +173,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 
 // Decode reads a request body into in. An empty body is an empty object, as SDKs send "{}" for inputs without
 // members. Unknown members are ignored, as AWS does; anything that is not a JSON object of the input's shape is
-// a SerializationException that says what is wrong and where.
+// a SerializationException that says what is wrong and where. Known divergence: encoding/json matches member
+// names without regard to case (and keeps the last of duplicate names) where AWS matches exactly; SDKs and the
+// CLI always send the model's names, once.
 func Decode(body []byte, in any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

@@ -27,6 +27,8 @@ type Config struct {
 	Partition string
 	// SCPs gives the policy simulator the service control policies of an account; nil when there are none.
 	SCPs SCPSource
+	// InsecureOIDCLoopback lets CreateOpenIDConnectProvider accept http:// URLs of loopback hosts (tests only).
+	InsecureOIDCLoopback bool
 }
 
 // Service implements iamapi.Handler.
@@ -38,11 +40,14 @@ type Service struct {
 	now       func() time.Time
 	partition string
 	scps      SCPSource
+
+	insecureOIDCLoopback bool
 }
 
 // New returns the IAM service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, box: cfg.Box, authz: cfg.Authz, now: cfg.Now, partition: cfg.Partition, scps: cfg.SCPs}
+	s.insecureOIDCLoopback = cfg.InsecureOIDCLoopback
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -70,7 +75,7 @@ func (s *Service) authorize(ctx context.Context, action, resource string, extra 
 // request's audit record (audit.Pending in ctx) is appended in the same transaction, after fn's writes: an
 // acknowledged mutation can never lack its record, and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	pending := audit.PendingFrom(ctx)
+	pending := audit.PendingFor(ctx, audit.SourceIAM)
 	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := fn(ctx, tx); err != nil {
 			return err

@@ -118,29 +118,29 @@ func invalid(err error) error {
 	return err
 }
 
-// run evaluates every action on every resource and returns the page of results Marker and MaxItems select.
+// run evaluates the page of results Marker and MaxItems select.
 func (s *Service) run(sim *simulator.Simulation, actions, resources []string, option, marker string, max *int32) (*iamapi.SimulatePolicyResponse, error) {
-	all, err := sim.Run(actions, resources, option)
-	if err != nil {
-		return nil, invalid(err)
-	}
 	start := 0
 	if marker != "" {
 		n, err := strconv.Atoi(marker)
-		if err != nil || n <= 0 || n >= len(all) {
+		if err != nil || n <= 0 {
 			return nil, iamapi.InvalidInput("Marker %s does not continue this simulation: pass the Marker of the previous page.", marker)
 		}
 		start = n
 	}
-	end := start + maxItems(max)
+	page, total, err := sim.Page(actions, resources, option, start, maxItems(max))
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if start >= total && start > 0 {
+		return nil, iamapi.InvalidInput("Marker %s does not continue this simulation: pass the Marker of the previous page.", marker)
+	}
 	out := &iamapi.SimulatePolicyResponse{IsTruncated: new(bool)}
-	if end < len(all) {
+	if end := start + len(page); end < total {
 		*out.IsTruncated = true
 		out.Marker = strconv.Itoa(end)
-	} else {
-		end = len(all)
 	}
-	for _, r := range all[start:end] {
+	for _, r := range page {
 		out.EvaluationResults = append(out.EvaluationResults, evaluationResult(r))
 	}
 	return out, nil
@@ -297,17 +297,17 @@ func (s *Service) policySource(ctx context.Context, p *authz.Principal, action, 
 }
 
 // GetContextKeysForCustomPolicy lists the context keys the given policies refer to. It needs
-// iam:GetContextKeysForCustomPolicy on "*".
+// iam:GetContextKeysForCustomPolicy on "*". The policies only need to parse: any kind of policy can be listed.
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetContextKeysForCustomPolicy.html
 func (s *Service) GetContextKeysForCustomPolicy(ctx context.Context, in *iamapi.GetContextKeysForCustomPolicyInput) (*iamapi.GetContextKeysForCustomPolicyOutput, error) {
 	if err := s.authorize(ctx, "GetContextKeysForCustomPolicy", "*", nil); err != nil {
 		return nil, err
 	}
-	ps, err := s.compileInputs(&simulator.Simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
+	keys, err := inputKeys(in.PolicyInputList)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(ps)}, nil
+	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(keys...)}, nil
 }
 
 // GetContextKeysForPrincipalPolicy lists the context keys the policies of a user (and its groups), group or role
@@ -326,13 +326,30 @@ func (s *Service) GetContextKeysForPrincipalPolicy(ctx context.Context, in *iama
 	if err != nil {
 		return nil, err
 	}
-	ps := append([]*policy.Policy(nil), ep.Identity...)
-	if ep.Boundary != nil {
-		ps = append(ps, ep.Boundary)
+	var keys [][]string
+	for _, ip := range ep.Identity {
+		keys = append(keys, ip.ContextKeys())
 	}
-	extra, err := s.compileInputs(&simulator.Simulation{}, "PolicyInputList", in.PolicyInputList, policy.KindIdentity)
+	if ep.Boundary != nil {
+		keys = append(keys, ep.Boundary.ContextKeys())
+	}
+	extra, err := inputKeys(in.PolicyInputList)
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(append(ps, extra...))}, nil
+	return &iamapi.GetContextKeysForPolicyResponse{ContextKeyNames: simulator.ContextKeyNames(append(keys, extra...)...)}, nil
+}
+
+// inputKeys parses each document of a PolicyInputList and returns its context keys; a document that does not
+// parse is InvalidInput naming it and the place.
+func inputKeys(docs []string) ([][]string, error) {
+	out := make([][]string, 0, len(docs))
+	for i, doc := range docs {
+		d, err := policy.Parse([]byte(doc))
+		if err != nil {
+			return nil, iamapi.InvalidInput("PolicyInputList.%d is not a valid policy: %s", i+1, err.Error())
+		}
+		out = append(out, d.ContextKeys())
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
 	"github.com/persona-iam/persona/internal/iam"
 	"github.com/persona-iam/persona/internal/store"
@@ -13,9 +14,19 @@ import (
 
 // write runs fn in a store transaction and, when it committed, invalidates cached authorization data (new
 // accounts bring new roles).
+//
+// The request's audit record is appended in the same transaction, so an acknowledged change always has its record
+// and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	err := s.store.Tx(ctx, fn)
+	pending := audit.PendingFor(ctx, audit.SourceOrganizations)
+	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return pending.Append(ctx, tx)
+	})
 	if err == nil {
+		pending.Committed()
 		s.authz.Invalidate()
 	}
 	return err
@@ -127,6 +138,12 @@ func (s *Service) CreateAccount(ctx context.Context, in *orgsapi.CreateAccountIn
 		roleName = DefaultRoleName
 	}
 	var st store.CreateAccountStatus
+	// The record's responseElements, computed in the transaction once st is known; CloudTrail withholds the name.
+	audit.PendingFrom(ctx).RespondWith(func() any {
+		return &orgsapi.CreateAccountOutput{CreateAccountStatus: statusOut(&store.CreateAccountStatus{
+			ID: st.ID, AccountName: audit.Hidden, State: string(orgsapi.CreateAccountStateInProgress), Requested: st.Requested,
+		})}
+	})
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		org, err := managed(ctx, tx, p)
 		if err != nil {

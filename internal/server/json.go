@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsjson"
 	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
@@ -26,6 +27,13 @@ type jsonService struct {
 	// invalid words an input that breaks the model's constraints as the service does; nil answers
 	// ValidationException with the runtime's message.
 	invalid func(*awsjson.ValidationError) *awsjson.Error
+	// source is the service's CloudTrail eventSource ("organizations.amazonaws.com").
+	source string
+	// operations are the model's operations; a request naming another is recorded without its name.
+	operations map[string]*awsjson.Operation
+	// params returns the request's parameters for its audit record (CloudTrail's requestParameters): the decoded
+	// input in lower camel case, sensitive members hidden; nil when the body does not decode.
+	params func(op string, body []byte) map[string]any
 }
 
 // jsonRoutes registers every JSON 1.1 service by its X-Amz-Target prefix, in one place.
@@ -37,8 +45,46 @@ func (s *Server) jsonRoutes() {
 		dispatch: func(ctx context.Context, op string, body []byte) ([]byte, error) {
 			return orgsapi.Dispatch(ctx, o, op, body)
 		},
-		invalid: orgs.Invalid,
+		invalid:    orgs.Invalid,
+		source:     audit.SourceOrganizations,
+		operations: orgsapi.Operations,
+		params: func(op string, body []byte) map[string]any {
+			in, err := orgsapi.DecodeInput(op, body)
+			if err != nil {
+				return nil
+			}
+			return hideMembers(audit.Elements(in), orgsapi.SensitiveMembers)
+		},
 	}
+}
+
+// jsonOperation reports whether action is an operation of a JSON 1.1 service Persona routes, and so a metrics
+// label (metrics.go).
+func jsonOperation(action string) bool {
+	_, ok := orgsapi.Operations[action]
+	return ok
+}
+
+// hideMembers replaces, at any depth, the values of members named in sensitive (model names, matched on their
+// lower camel case form as records write them) with audit.Hidden, as CloudTrail withholds an account's email.
+func hideMembers(m map[string]any, sensitive map[string]bool) map[string]any {
+	for k, v := range m {
+		if k != "" && sensitive[strings.ToUpper(k[:1])+k[1:]] {
+			m[k] = audit.Hidden
+			continue
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			hideMembers(v, sensitive)
+		case []any:
+			for _, x := range v {
+				if xm, ok := x.(map[string]any); ok {
+					hideMembers(xm, sensitive)
+				}
+			}
+		}
+	}
+	return m
 }
 
 // serveJSON answers a JSON 1.1 request: X-Amz-Target "Prefix.Operation", a JSON body, signed with SigV4 over
@@ -51,13 +97,23 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	if i := strings.LastIndexByte(target, '.'); i > 0 {
 		svc, op = s.json[target[:i]], target[i+1:]
 	}
-	fail := func(err error) { s.writeJSONError(w, svc, requestID, rec, err) }
+	fail := func(err error) { s.writeJSONError(w, r, svc, requestID, rec, err) }
 	if svc == nil {
-		rec.action = "invalid"
+		rec.action = "unknown"
 		fail(awsjson.UnknownOperation())
 		return
 	}
-	rec.service, rec.action = svc.name, op
+	known := svc.operations[op] != nil
+	rec.service, rec.action = svc.name, "unknown" // metrics label: never a caller-chosen string
+	if known {
+		rec.action = op
+	}
+	rec.audit.pending.Update(func(ev *audit.Event) {
+		ev.Source = svc.source
+		if known {
+			ev.Action = op // never a caller-chosen string
+		}
+	})
 	if r.Method != http.MethodPost {
 		fail(awsjson.UnknownOperation())
 		return
@@ -87,6 +143,12 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 		fail(err)
 		return
 	}
+	if !targetSigned(r, s.cfg.Now()) {
+		// The operation is named by a header: unsigned, a man in the middle could turn a signed call into another
+		// operation on the same body. Every SDK and the aws CLI sign it; Persona requires it.
+		fail(awsjson.CommonErrors["IncompleteSignatureException"].Newf("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."))
+		return
+	}
 	if scoped != svc.name {
 		// AWS's words when a request for one service is signed for another.
 		fail(awsjson.CommonErrors["InvalidSignatureException"].Newf("Credential should be scoped to correct service: '%s'. ", svc.name))
@@ -94,7 +156,21 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 	}
 	ctx = authz.WithPrincipal(ctx, p)
 	rec.principal = p.ARN
+	var params map[string]any
+	if known && svc.params != nil {
+		params = svc.params(op, body)
+	}
+	rec.audit.pending.Update(func(ev *audit.Event) {
+		ev.Principal = p
+		ev.ReadOnly = audit.ReadOnlyAction(op)
+		ev.Params = params
+	})
+	ctx = audit.WithPending(ctx, rec.audit.pending)
 	out, err := svc.dispatch(ctx, op, body)
+	if err == nil {
+		// A mutation's record was committed in its transaction; a read's is queued now.
+		err = s.recordSuccess(ctx, rec.audit)
+	}
 	if err != nil {
 		fail(err)
 		return
@@ -107,16 +183,17 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 }
 
 // writeJSONError is the JSON 1.1 funnel from an error to a wire error, as writeError is for the Query protocol.
-func (s *Server) writeJSONError(w http.ResponseWriter, svc *jsonService, requestID string, rec *outcome, err error) {
+func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, svc *jsonService, requestID string, rec *outcome, err error) {
 	apiErr := jsonWireError(err, svc)
 	if apiErr == nil {
 		s.cfg.Logger.Error("internal error", "id", requestID, "service", rec.service, "action", rec.action, "err", err)
 		apiErr = awsjson.CommonErrors["InternalFailure"].Newf("Persona failed to process the request (request id %s).", requestID)
 	}
 	if apiErr.Code == "UnknownOperationException" {
-		rec.action = "invalid"
+		rec.action = "unknown"
 	}
 	rec.status, rec.code = apiErr.HTTPStatus, apiErr.Code
+	s.recordFailure(r, rec, rec.service, &awsquery.Error{Code: apiErr.Code, Message: apiErr.Message, HTTPStatus: apiErr.HTTPStatus, Sender: apiErr.Sender})
 	awsjson.WriteError(w, apiErr)
 	s.cfg.Logger.Info("request failed", "id", requestID, "service", rec.service, "action", rec.action,
 		"principal", rec.principal, "status", apiErr.HTTPStatus, "code", apiErr.Code)
@@ -166,4 +243,19 @@ func jsonWireError(err error, svc *jsonService) *awsjson.Error {
 		return &awsjson.Error{Code: qe.Code, Message: qe.Message, HTTPStatus: qe.HTTPStatus, Sender: qe.Sender}
 	}
 	return nil
+}
+
+// targetSigned reports whether X-Amz-Target is among the request's signed headers (checked after authentication,
+// so the list is the one the signature covers).
+func targetSigned(r *http.Request, now time.Time) bool {
+	req, err := sigv4.Parse(r, now)
+	if err != nil {
+		return false
+	}
+	for _, h := range strings.Split(req.SignedHeaders, ";") {
+		if h == "x-amz-target" {
+			return true
+		}
+	}
+	return false
 }

@@ -48,7 +48,7 @@ func actionLabel(action string) string {
 	if action == "" {
 		return "none"
 	}
-	if serviceForAction(action) == "" {
+	if serviceForAction(action) == "" && !jsonOperation(action) {
 		return "unknown"
 	}
 	return action

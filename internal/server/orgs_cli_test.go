@@ -1,46 +1,37 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 )
 
-// awsCLIJSON runs the aws CLI against the test server with the given credentials (token "" for long-term keys)
-// and returns its JSON output.
-func (e *env) awsCLIJSON(t *testing.T, keyID, secret, token string, args ...string) (map[string]any, error) {
+// awsCLIJSON runs the aws CLI (e.awsCLI, sts_cli_test.go) with the access key and returns its JSON output.
+func (e *env) awsCLIJSON(t *testing.T, c aws.Credentials, args ...string) (map[string]any, error) {
 	t.Helper()
-	cmd := exec.Command("aws", append(args, "--endpoint-url", e.url, "--output", "json")...)
-	// Only our AWS_ variables: a profile or session token in the caller's environment must not leak in.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
+	env := []string{"AWS_ACCESS_KEY_ID=" + c.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey, "AWS_MAX_ATTEMPTS=1"}
+	if c.SessionToken != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+c.SessionToken)
 	}
-	cmd.Env = append(cmd.Env,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_MAX_ATTEMPTS=1")
-	if token != "" {
-		cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+token)
-	}
-	out, err := cmd.Output()
+	stdout, stderr, err := e.awsCLI(t, env, append(args, "--output", "json")...)
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return nil, fmt.Errorf("aws %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		return nil, err
+		return nil, fmt.Errorf("aws %s: %v: %s", strings.Join(args, " "), err, stderr)
 	}
 	var v map[string]any
-	if strings.TrimSpace(string(out)) == "" {
+	if strings.TrimSpace(stdout) == "" {
 		return v, nil
 	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		return nil, fmt.Errorf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		return nil, fmt.Errorf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, stdout)
 	}
 	return v, nil
 }
@@ -54,7 +45,7 @@ func TestOrganizationsWithAWSCLI(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	cli := func(args ...string) map[string]any {
 		t.Helper()
-		v, err := e.awsCLIJSON(t, testRootKey, testRootSecret, "", args...)
+		v, err := e.awsCLIJSON(t, e.root, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,8 +83,39 @@ func TestOrganizationsWithAWSCLI(t *testing.T) {
 		t.Errorf("describe-account = %v", described)
 	}
 	// Errors reach the CLI with their code.
-	_, err := e.awsCLIJSON(t, testRootKey, testRootSecret, "", "organizations", "create-organization")
+	_, err := e.awsCLIJSON(t, e.root, "organizations", "create-organization")
 	if err == nil || !strings.Contains(err.Error(), "AlreadyInOrganizationException") {
 		t.Errorf("second create-organization: %v, want AlreadyInOrganizationException", err)
+	}
+
+	// An administrator of the management account steps into the new account with `aws sts assume-role` and
+	// works there.
+	admin := e.userWithKey("cli-admin")
+	ctx := context.Background()
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("cli-admin"), PolicyName: aws.String("assume"),
+		PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "arn:aws:iam::*:role/OrganizationAccountAccessRole"))}))
+	var assumed map[string]any
+	waitAllowedCode(t, "AccessDenied", func() error {
+		assumed, err = e.awsCLIJSON(t, admin, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+account+":role/OrganizationAccountAccessRole", "--role-session-name", "cli")
+		if err != nil && strings.Contains(err.Error(), "(AccessDenied)") {
+			return &smithy.GenericAPIError{Code: "AccessDenied", Message: err.Error()}
+		}
+		return err
+	})
+	c := assumed["Credentials"].(map[string]any)
+	session := aws.Credentials{AccessKeyID: fmt.Sprint(c["AccessKeyId"]), SecretAccessKey: fmt.Sprint(c["SecretAccessKey"]), SessionToken: fmt.Sprint(c["SessionToken"])}
+	roles, err := e.awsCLIJSON(t, session, "iam", "list-roles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := roles["Roles"].([]any); len(rs) != 1 || rs[0].(map[string]any)["Arn"] != "arn:aws:iam::"+account+":role/OrganizationAccountAccessRole" {
+		t.Errorf("list-roles in the new account = %v", rs)
+	}
+	member, err := e.awsCLIJSON(t, session, "organizations", "describe-organization")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := member["Organization"].(map[string]any)["MasterAccountId"]; got != testAccount {
+		t.Errorf("describe-organization from the member: management account %v", got)
 	}
 }

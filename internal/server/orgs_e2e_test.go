@@ -240,7 +240,7 @@ func TestOrganizationsAuthorization(t *testing.T) {
 	// Allowed to list but not to create accounts.
 	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("read"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["organizations:List*","organizations:Describe*"],"Resource":"*"}]}`)}))
-	waitAllowed(t, func() error { _, err := alice.ListAccounts(ctx, &organizations.ListAccountsInput{}); return err })
+	waitAllowedCode(t, "AccessDeniedException", func() error { _, err := alice.ListAccounts(ctx, &organizations.ListAccountsInput{}); return err })
 	_, err = alice.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("x"), Email: aws.String("x@example.com")})
 	apiError(t, err, "AccessDeniedException")
 
@@ -249,28 +249,12 @@ func TestOrganizationsAuthorization(t *testing.T) {
 	o := must[*organizations.DescribeOrganizationOutput](t)(org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})).Organization
 	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("read"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:DescribeAccount","Resource":"arn:aws:organizations::` + testAccount + `:account/` + aws.ToString(o.Id) + `/` + testAccount + `"}]}`)}))
-	waitAllowed(t, func() error {
+	waitAllowedCode(t, "AccessDeniedException", func() error {
 		_, err := alice.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(testAccount)})
 		return err
 	})
 	_, err = alice.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(member)})
 	apiError(t, err, "AccessDeniedException")
-}
-
-// waitAllowed retries f until it succeeds: policy changes apply within the cache's invalidation, as on AWS.
-func waitAllowed(t *testing.T, f func() error) {
-	t.Helper()
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = f(); err == nil {
-			return
-		}
-		var ae interface{ ErrorCode() string }
-		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
-			t.Fatal(err)
-		}
-	}
-	t.Fatalf("still denied: %v", err)
 }
 
 // TestOrganizationsValidation checks that bad inputs get Organizations' errors with the Reason AWS gives.
@@ -349,6 +333,24 @@ func TestJSONProtocolErrors(t *testing.T) {
 		{"wrong member type", orgsTarget + "ListAccounts", awsjsonCT, `{"MaxResults":"ten"}`, "organizations", 400, "SerializationException"},
 		{"missing required member", orgsTarget + "DescribeAccount", awsjsonCT, `{}`, "organizations", 400, "InvalidInputException"},
 	}
+	t.Run("target not signed", func(t *testing.T) {
+		// Signed without X-Amz-Target, which is then added: the operation would be unauthenticated.
+		req, _ := http.NewRequest(http.MethodPost, e.url, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", awsjsonCT)
+		sum := sha256.Sum256([]byte("{}"))
+		if err := v4.NewSigner().SignHTTP(context.Background(), e.root, req, hex.EncodeToString(sum[:]), "organizations", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", orgsTarget+"ListAccounts")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 400 || resp.Header.Get("x-amzn-ErrorType") != "IncompleteSignatureException" {
+			t.Errorf("got %d %s, want 400 IncompleteSignatureException", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+		}
+	})
 	signer := v4.NewSigner()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +383,43 @@ func TestJSONProtocolErrors(t *testing.T) {
 				t.Errorf("Content-Type = %s", ct)
 			}
 		})
+	}
+}
+
+// TestJSONMetricsLabelsBounded pins down that a caller cannot grow the metrics' label set with operation names of
+// its choosing, even on requests that fail authentication before the operation is looked up.
+func TestJSONMetricsLabelsBounded(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	req, _ := http.NewRequest(http.MethodPost, e.url, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.Attacker0123456789")
+	req.Header.Set("Content-Type", awsjsonCT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "Attacker0123456789") {
+		t.Error("the caller's operation name became a metrics label")
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `action="unknown",service="organizations"`) {
+		t.Errorf("no request counted as unknown (status %d):\n%s", resp.StatusCode, body)
+	}
+	// Known operations keep their names.
+	must[*organizations.CreateOrganizationOutput](t)(e.orgsAs(e.root).CreateOrganization(context.Background(), &organizations.CreateOrganizationInput{}))
+	resp, err = http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ = io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `action="CreateOrganization",service="organizations"`) {
+		t.Errorf("CreateOrganization not counted under its name")
 	}
 }
 

@@ -1,51 +1,63 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/persona-iam/persona/internal/secrets"
-	"github.com/persona-iam/persona/internal/store"
 )
 
-// seedUser stores, as an out-of-band fixture, a user of account with an inline policy and an access key, and
-// returns the key's credentials. (The box is the one newEnv opens the server with.)
-func seedUser(t *testing.T, e *env, account, name, policyDoc string) aws.Credentials {
+// memberAdmin returns credentials of a session of the OrganizationAccountAccessRole in account, assumed by a
+// user of the management account allowed sts:AssumeRole on it, as AWS's guide has administrators do.
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access-cross-account-role.html
+func (e *env) memberAdmin(t *testing.T, account string) aws.Credentials {
 	t.Helper()
-	box, err := secrets.NewBox(bytes.Repeat([]byte{1}, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID, secret := "AKIA"+account[:4]+"SEEDEDUSER"[:10]+"22", "seeded/secret/of/"+name+"/0123456789abcdef"
-	put := func(ctx context.Context, tx store.Tx, kind store.Kind, key, id string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return tx.Create(ctx, store.Record{Kind: kind, Account: account, Key: key, ID: id, Data: data})
-	}
-	err = e.st.Tx(context.Background(), func(ctx context.Context, tx store.Tx) error {
-		if err := put(ctx, tx, store.KindUser, name, "AIDASEEDED"+account, &store.User{Name: name, ID: "AIDASEEDED" + account, Path: "/", Created: tx.Now()}); err != nil {
-			return err
-		}
-		if err := put(ctx, tx, store.KindInlinePolicy, "user/"+name+"/all", "", &store.InlinePolicy{Name: "all", Document: policyDoc}); err != nil {
-			return err
-		}
-		return put(ctx, tx, store.KindAccessKey, name+"/"+keyID, keyID, &store.AccessKey{
-			ID: keyID, UserName: name, Status: "Active", Secret: box.Seal([]byte(secret), []byte(keyID)), Created: tx.Now(),
+	ctx := context.Background()
+	admin := e.userWithKey("admin-of-" + account)
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin-of-" + account),
+		PolicyName: aws.String("assume"), PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "arn:aws:iam::*:role/OrganizationAccountAccessRole"))}))
+	var out *sts.AssumeRoleOutput
+	var err error
+	waitAllowedCode(t, "AccessDenied", func() error {
+		out, err = e.stsAs(admin).AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("admin"),
 		})
+		return err
 	})
-	if err != nil {
-		t.Fatal(err)
+	return e.sessionCreds(out)
+}
+
+// userIn creates, through creds (a session in account), a user with policyDoc and an access key.
+func (e *env) userIn(t *testing.T, creds aws.Credentials, name, policyDoc string) aws.Credentials {
+	t.Helper()
+	ctx := context.Background()
+	c := e.iamAs(creds)
+	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}))
+	must[*iam.PutUserPolicyOutput](t)(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("all"), PolicyDocument: aws.String(policyDoc)}))
+	k := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})).AccessKey
+	return aws.Credentials{AccessKeyID: aws.ToString(k.AccessKeyId), SecretAccessKey: aws.ToString(k.SecretAccessKey)}
+}
+
+// waitAllowedCode retries f while it fails with code: policy changes apply within the cache's invalidation.
+func waitAllowedCode(t *testing.T, code string, f func() error) {
+	t.Helper()
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = f(); err == nil {
+			return
+		}
+		var ae interface{ ErrorCode() string }
+		if !errors.As(err, &ae) || ae.ErrorCode() != code {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
+	t.Fatalf("still denied: %v", err)
 }
 
 const allowIAMAndOrgs = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:*"],"Resource":"*"}]}`
@@ -68,7 +80,7 @@ func TestAccountsAreIsolated(t *testing.T) {
 			pol := must[*iam.CreatePolicyOutput](t)(e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("a-policy"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)})).Policy
 
-			bob := seedUser(t, e, b, "bob", allowIAMAndOrgs)
+			bob := e.userIn(t, e.memberAdmin(t, b), "bob", allowIAMAndOrgs)
 			bobIAM := e.iamAs(bob)
 
 			id := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(bob).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
@@ -97,6 +109,9 @@ func TestAccountsAreIsolated(t *testing.T) {
 			if len(users.Users) != 1 || aws.ToString(users.Users[0].UserName) != "bob" {
 				t.Errorf("B's users = %d, want only bob", len(users.Users))
 			}
+			// bob's session-less key cannot assume A's roles either: the trust policy names A's own principals.
+			_, err = e.stsAs(bob).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/only-in-a"), RoleSessionName: aws.String("bob-session")})
+			apiError(t, err, "AccessDenied")
 			local := must[*iam.ListPoliciesOutput](t)(bobIAM.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: "Local"}))
 			if len(local.Policies) != 0 {
 				t.Errorf("B's customer policies = %d, want none", len(local.Policies))

@@ -26,6 +26,7 @@ import (
 	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/iam"
+	"github.com/persona-iam/persona/internal/oidc"
 	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/cache"
@@ -54,6 +55,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// OIDCHTTPClient fetches identity providers' discovery documents and keys; HTTPS with the system roots when nil.
+	OIDCHTTPClient *http.Client
+	// OIDCInsecureLoopback lets OIDC providers on loopback hosts be registered and read over plain http (tests only).
+	OIDCInsecureLoopback bool
 	// Keyring is the session-token key ring; New opens (and on the first start creates) it from Store when nil.
 	Keyring *sts.Keyring
 	// AuditRetention is how long audit records are kept; 0 keeps them forever.
@@ -73,8 +78,10 @@ type Server struct {
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 	audit   *auditor
-	ec2     *ec2.Service
-	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+
+	// ec2 serves instances and their profile associations; exchangeVerifier verifies the agent's identity
+	// exchanges (ec2.go).
+	ec2              *ec2.Service
 	exchangeVerifier sigv4.Verifier
 }
 
@@ -113,20 +120,24 @@ func New(cfg Config) *Server {
 		s.cfg.Keyring = k
 	}
 	var ring *token.Ring
+	var refreshRing func(context.Context) bool
 	if s.cfg.Keyring != nil {
-		ring = s.cfg.Keyring.Ring()
+		ring, refreshRing = s.cfg.Keyring.Ring(), s.cfg.Keyring.RefreshNow
 	}
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring, RefreshTokens: refreshRing})
 	// IAM and STS read entities through a cache that writes through it and the authorizer's generation (other
 	// nodes' writes) invalidate: a GetRole or AssumeRole then costs no database round trip (docs/performance.md,
 	// "Server under load").
 	cached := cache.New(cfg.Store, s.authz.Generation, 0)
-	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now})
+	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, InsecureOIDCLoopback: cfg.OIDCInsecureLoopback})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
-	s.sts = sts.New(sts.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	stsService := sts.New(sts.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	// AssumeRoleWithWebIdentity fetches providers' keys with this verifier (federation.go).
+	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
+	s.sts = stsService
 	s.jsonRoutes()
-	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region, Mint: instanceMinter(ring)})
 	s.routes()
 	return s
 }

@@ -267,6 +267,8 @@ func TestSimulateCustomPolicyDecisions(t *testing.T) {
 			{"two values for a single-valued type", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ActionNames: []string{"s3:GetObject"},
 				ContextEntries: []types.ContextEntry{{ContextKeyName: aws.String("aws:SourceIp"), ContextKeyValues: []string{"10.0.0.1", "10.0.0.2"}, ContextKeyType: types.ContextKeyTypeEnumIp}}}, "ipList"},
 			{"bad resource owner", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ResourceOwner: aws.String("arn:aws:iam::12:root"), ActionNames: []string{"s3:GetObject"}}, "ResourceOwner"},
+			{"scenario without its resources", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, ActionNames: []string{"ec2:RunInstances"},
+				ResourceHandlingOption: aws.String("EC2-VPC-EBS"), ResourceArns: []string{"arn:aws:ec2:us-east-1:111122223333:instance/*"}}, "requires the image resource"},
 			{"bad marker", iam.SimulateCustomPolicyInput{PolicyInputList: []string{allowS3}, Marker: aws.String("7"), ActionNames: []string{"s3:GetObject"}}, "Marker"},
 		}
 		for _, tt := range tests {
@@ -328,6 +330,8 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 			must[*iam.PutGroupPolicyOutput](t)(e.iam.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("readers"), PolicyName: aws.String("no-keys"), PolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:ListAccessKeys","Resource":"*"}]}`)}))
 			must[*iam.AddUserToGroupOutput](t)(e.iam.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("readers"), UserName: aws.String("bob")}))
+			// The group's managed policy is attached to bob directly too: its statement is still reported once.
+			must[*iam.AttachUserPolicyOutput](t)(e.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String("arn:aws:iam::aws:policy/IAMReadOnlyAccess")}))
 			bobARN := "arn:aws:iam::" + testAccount + ":user/bob"
 
 			out := must[*iam.SimulatePrincipalPolicyOutput](t)(e.iam.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
@@ -479,7 +483,15 @@ func TestGetContextKeys(t *testing.T) {
 		t.Errorf("custom keys mismatch (-want +got):\n%s", diff)
 	}
 	_, err := e.iam.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{`{"Statement":`}})
-	apiError(t, err, "InvalidInput")
+	if ae := apiError(t, err, "InvalidInput"); !strings.Contains(ae.ErrorMessage(), "PolicyInputList.1 is not a valid policy: line 1, column 14") {
+		t.Errorf("message = %q", ae.ErrorMessage())
+	}
+	// Any kind of policy can be listed: a bucket policy's keys too.
+	out = must[*iam.GetContextKeysForCustomPolicyOutput](t)(e.iam.GetContextKeysForCustomPolicy(ctx, &iam.GetContextKeysForCustomPolicyInput{PolicyInputList: []string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`}}))
+	if diff := cmp.Diff([]string{"aws:SecureTransport"}, out.ContextKeyNames); diff != "" {
+		t.Errorf("bucket policy keys mismatch (-want +got):\n%s", diff)
+	}
 
 	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("saanvi")}))
 	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("dba")}))

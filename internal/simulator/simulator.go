@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,11 +120,35 @@ type Result struct {
 	ResourceSpecificResults           []ResourceResult     `json:"ResourceSpecificResults,omitempty"`
 }
 
-// ResourceHandlingOptions are the EC2 scenarios the simulator knows.
+// ResourceHandlingOptions are the EC2 scenarios the simulator knows, with the resource types each requires among
+// the ResourceArns (EC2-Classic's scenarios went with EC2-Classic).
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
-var ResourceHandlingOptions = map[string]bool{
-	"EC2-VPC-InstanceStore": true, "EC2-VPC-InstanceStore-Subnet": true, "EC2-VPC-EBS": true, "EC2-VPC-EBS-Subnet": true,
-	"EC2-Classic-InstanceStore": true, "EC2-Classic-EBS": true,
+var ResourceHandlingOptions = map[string][]string{
+	"EC2-VPC-InstanceStore":        {"instance", "image", "security-group", "network-interface"},
+	"EC2-VPC-InstanceStore-Subnet": {"instance", "image", "security-group", "network-interface", "subnet"},
+	"EC2-VPC-EBS":                  {"instance", "image", "security-group", "network-interface", "volume"},
+	"EC2-VPC-EBS-Subnet":           {"instance", "image", "security-group", "network-interface", "subnet", "volume"},
+}
+
+// checkScenario enforces the presence of the resources a scenario requires, as the simulator does.
+func checkScenario(option string, resources []string) error {
+	required, ok := ResourceHandlingOptions[option]
+	if !ok {
+		return inputErr("ResourceHandlingOption %s is not one of the supported scenarios (EC2-VPC-InstanceStore, EC2-VPC-InstanceStore-Subnet, EC2-VPC-EBS, EC2-VPC-EBS-Subnet).", option)
+	}
+	for _, typ := range required {
+		found := false
+		for _, r := range resources {
+			if a, err := arn.Parse(r); err == nil && a.Service == "ec2" && strings.HasPrefix(a.Resource, typ+"/") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return inputErr("ResourceHandlingOption %s requires the %s resource (arn:aws:ec2:REGION:ACCOUNT:%s/ID) among ResourceArns.", option, typ, typ)
+		}
+	}
+	return nil
 }
 
 // Run evaluates every action on every resource ("*" when resources is empty). Without a ResourceHandlingOption
@@ -131,14 +156,24 @@ var ResourceHandlingOptions = map[string]bool{
 // ResourceSpecificResult and the missing context keys move there, as IAM answers. With an option, each action
 // gets one result over all the scenario's resources.
 func (s *Simulation) Run(actions, resources []string, option string) ([]Result, error) {
+	out, _, err := s.Page(actions, resources, option, 0, -1)
+	return out, err
+}
+
+// Page is Run limited to the results [start, start+n) (n < 0: all that follow), with the total number of
+// results. Only the page is evaluated, so the cost of a call is bounded by its page size however many actions
+// and resources the input lists.
+func (s *Simulation) Page(actions, resources []string, option string, start, n int) ([]Result, int, error) {
 	for _, a := range actions {
 		svc, name, ok := strings.Cut(a, ":")
 		if !ok || svc == "" || name == "" || strings.ContainsAny(a, "*?") {
-			return nil, inputErr("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
+			return nil, 0, inputErr("Action %s is not valid: an action name is service:Operation, such as iam:CreateUser, without wildcards.", a)
 		}
 	}
-	if option != "" && !ResourceHandlingOptions[option] {
-		return nil, inputErr("ResourceHandlingOption %s is not one of the supported scenarios.", option)
+	if option != "" {
+		if err := checkScenario(option, resources); err != nil {
+			return nil, 0, err
+		}
 	}
 	explicit := len(resources) > 0
 	if !explicit {
@@ -147,17 +182,24 @@ func (s *Simulation) Run(actions, resources []string, option string) ([]Result, 
 	if s.Set.SCPs != nil {
 		s.allowAll = allowEverything
 	}
+	total := len(actions)
+	if option == "" {
+		total *= len(resources)
+	}
+	end := total
+	if n >= 0 && start+n < total {
+		end = start + n
+	}
 	var results []Result
-	for _, a := range actions {
+	for i := start; i < end; i++ {
 		if option != "" {
-			results = append(results, s.scenario(a, resources))
+			results = append(results, s.scenario(actions[i], resources))
 			continue
 		}
-		for _, r := range resources {
-			results = append(results, s.result(a, r, explicit && r != "*"))
-		}
+		r := resources[i%len(resources)]
+		results = append(results, s.result(actions[i/len(resources)], r, explicit && r != "*"))
 	}
-	return results, nil
+	return results, total, nil
 }
 
 // evaluate decides action on resource.
@@ -265,7 +307,11 @@ func (s *Simulation) details(req *policy.Request) (*BoundaryDetail, *Organizatio
 // statements turns the engine's deciding statements into MatchedStatements.
 func (s *Simulation) statements(refs []policy.StatementRef) []Statement {
 	out := make([]Statement, 0, len(refs))
-	for _, ref := range refs {
+	for i, ref := range refs {
+		// A managed policy attached both to a user and to one of its groups is one policy: report its statement once.
+		if slices.ContainsFunc(refs[:i], func(r policy.StatementRef) bool { return r.PolicyID == ref.PolicyID && r.Index == ref.Index }) {
+			continue
+		}
 		src, ok := s.names[ref.PolicyID]
 		if !ok {
 			src = source{id: ref.PolicyID, typ: TypeNone}
@@ -404,13 +450,13 @@ func IsAccountID(s string) bool {
 	return true
 }
 
-// ContextKeyNames lists the context keys of the policies, each once ignoring case, in order: the answer of
-// GetContextKeysFor*Policy.
-func ContextKeyNames(ps []*policy.Policy) []string {
+// ContextKeyNames merges lists of context keys (Policy.ContextKeys, Document.ContextKeys), each key once ignoring
+// case, in order: the answer of GetContextKeysFor*Policy.
+func ContextKeyNames(lists ...[]string) []string {
 	out := []string{}
 	seen := map[string]bool{}
-	for _, p := range ps {
-		for _, k := range p.ContextKeys() {
+	for _, l := range lists {
+		for _, k := range l {
 			if lk := strings.ToLower(k); !seen[lk] {
 				seen[lk] = true
 				out = append(out, k)

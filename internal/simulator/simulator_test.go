@@ -1,10 +1,13 @@
 package simulator
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/persona-iam/persona/policy"
 )
 
 func TestParseContextFlag(t *testing.T) {
@@ -58,4 +61,64 @@ func FuzzParseContextFlag(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPageEvaluatesOnlyThePage: a page of a huge simulation (ten million results) holds exactly its results, in
+// action-major order, with the right total; evaluating everything first would not finish.
+func TestPageEvaluatesOnlyThePage(t *testing.T) {
+	sim := &Simulation{Caller: policy.Caller{Type: policy.CallerUser, Account: "111122223333"}, Owner: "111122223333"}
+	sim.Set.Identity = []*policy.Policy{policy.MustCompile([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}`), policy.KindIdentity, "p")}
+	var actions, resources []string
+	for i := 0; i < 10000; i++ {
+		actions = append(actions, "s3:"+[]string{"GetObject", "PutObject"}[i%2]+strconv.Itoa(i))
+	}
+	for i := 0; i < 1000; i++ {
+		resources = append(resources, "arn:aws:s3:::b/"+strconv.Itoa(i))
+	}
+	page, total, err := sim.Page(actions, resources, "", 2999, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page {
+		got = append(got, r.EvalActionName+" "+r.EvalResourceName+" "+r.EvalDecision)
+	}
+	want := []string{"s3:GetObject2 arn:aws:s3:::b/999 allowed", "s3:PutObject3 arn:aws:s3:::b/0 implicitDeny", "s3:PutObject3 arn:aws:s3:::b/1 implicitDeny"}
+	if total != 10_000_000 {
+		t.Errorf("total = %d, want 10000000", total)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("page mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestScenario: a ResourceHandlingOption requires its resources, and gives one result per action over all of them,
+// allowed only when every resource is.
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
+func TestScenario(t *testing.T) {
+	sim := &Simulation{Caller: policy.Caller{Type: policy.CallerUser, Account: "111122223333"}, Owner: "111122223333"}
+	sim.Set.Identity = []*policy.Policy{sim.Name(policy.MustCompile([]byte(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","NotResource":"arn:aws:ec2:*:*:volume/*"}]}`), policy.KindIdentity, "p"), "p", TypeIAMPolicy)}
+	base := []string{"arn:aws:ec2:us-east-1:111122223333:instance/*", "arn:aws:ec2:us-east-1::image/ami-1", "arn:aws:ec2:us-east-1:111122223333:security-group/sg-1",
+		"arn:aws:ec2:us-east-1:111122223333:network-interface/*"}
+	res, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-VPC-InstanceStore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].EvalDecision != "allowed" || len(res[0].ResourceSpecificResults) != 4 || res[0].EvalResourceName != "" {
+		t.Errorf("instance store scenario = %+v, want one allowed result over 4 resources", res)
+	}
+	if _, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-VPC-EBS"); err == nil || !strings.Contains(err.Error(), "requires the volume resource") {
+		t.Errorf("EBS scenario without a volume: err = %v", err)
+	}
+	res, err = sim.Run([]string{"ec2:RunInstances"}, append(base, "arn:aws:ec2:us-east-1:111122223333:volume/*"), "EC2-VPC-EBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].EvalDecision != "implicitDeny" || res[0].ResourceSpecificResults[4].EvalResourceDecision != "implicitDeny" || len(res[0].MatchedStatements) != 0 {
+		t.Errorf("EBS scenario with a denied volume = %+v, want implicitDeny from the volume", res[0])
+	}
+	if _, err := sim.Run([]string{"ec2:RunInstances"}, base, "EC2-Classic-EBS"); err == nil {
+		t.Error("an EC2-Classic scenario was accepted")
+	}
 }

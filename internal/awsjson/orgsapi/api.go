@@ -533,6 +533,10 @@ var Operations = map[string]*awsjson.Operation{
 	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
 }
 
+// SensitiveMembers are the names of members whose shapes the model marks sensitive (in any structure): audit
+// records and logs show them hidden.
+var SensitiveMembers = map[string]bool{"AccountName": true, "Email": true, "Id": true, "ManagementAccountEmail": true, "MasterAccountEmail": true, "Name": true, "Notes": true, "SourceName": true, "Value": true}
+
 // Dispatch decodes body as the input of operation op, validates it, calls h and encodes its output. An unknown
 // operation is UnknownOperationException; a body that is not the input's JSON is SerializationException;
 // an input that breaks the model's constraints is an *awsjson.ValidationError for the caller to word.

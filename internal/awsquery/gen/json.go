@@ -55,6 +55,27 @@ func (g *gen) jsonAPI(b *bytes.Buffer) {
 	}
 	b.WriteString("}\n\n")
 
+	sensitive := map[string]bool{}
+	for _, sh := range g.m.Shapes {
+		if sh.Type != "structure" {
+			continue
+		}
+		for _, mem := range sh.Members {
+			if g.m.Shapes[mem.Shape].Sensitive {
+				sensitive[mem.Name] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(sensitive))
+	for n := range sensitive {
+		names = append(names, strconv.Quote(n)+": true")
+	}
+	sort.Strings(names)
+	b.WriteString("// SensitiveMembers are the names of members whose shapes the model marks sensitive (in any structure): audit\n")
+	b.WriteString("// records and logs show them hidden.\nvar SensitiveMembers = map[string]bool{")
+	b.WriteString(strings.Join(names, ", "))
+	b.WriteString("}\n\n")
+
 	b.WriteString("// Dispatch decodes body as the input of operation op, validates it, calls h and encodes its output. An unknown\n")
 	b.WriteString("// operation is UnknownOperationException; a body that is not the input's JSON is SerializationException;\n")
 	b.WriteString("// an input that breaks the model's constraints is an *awsjson.ValidationError for the caller to word.\n")

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -44,6 +47,41 @@ func TestSentenceAndNames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestGeneratedUpToDate regenerates every committed package from its model and fails when the committed code
+// differs: a change to the generator or a model must come with `go generate`.
+func TestGeneratedUpToDate(t *testing.T) {
+	tests := []struct{ model, pkg, dir string }{
+		{"../models/iam-2010-05-08.json.gz", "iamapi", "../iamapi"},
+		{"../models/sts-2011-06-15.json.gz", "stsapi", "../stsapi"},
+		{"../../awsjson/models/organizations-2016-11-28.json.gz", "orgsapi", "../../awsjson/orgsapi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			out := t.TempDir()
+			if err := generate(tt.model, tt.pkg, out); err != nil {
+				t.Fatal(err)
+			}
+			files, err := filepath.Glob(filepath.Join(out, "*.go"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("nothing generated: %v", err)
+			}
+			for _, f := range files {
+				got, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := os.ReadFile(filepath.Join(tt.dir, filepath.Base(f)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s/%s is stale: run go generate in its parent package", tt.pkg, filepath.Base(f))
+				}
 			}
 		})
 	}
