@@ -1,0 +1,130 @@
+package server
+
+// Attacks on Persona through the real HTTP server with aws-sdk-go-v2: each test is named after the attack it
+// pins down, and fails if the attack succeeds.
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+// TestAttackAttachAdminPastPolicyARNGuard: a user allowed to manage policies, but denied attaching
+// AdministratorAccess by the guard AWS documents (a Deny on iam:PolicyARN), attaches it to itself. IAM passes
+// iam:PolicyARN on every Attach/Detach*Policy call, so the guard holds.
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html#awsidentityandaccessmanagementiam-policy-keys
+func TestAttackAttachAdminPastPolicyARNGuard(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	mallory := e.iamAs(e.newUser("mallory", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":["iam:Attach*","iam:Detach*","iam:Get*","iam:List*"],"Resource":"*"},
+	 {"Effect":"Deny","Action":["iam:AttachUserPolicy","iam:AttachRolePolicy","iam:AttachGroupPolicy"],"Resource":"*",
+	  "Condition":{"ArnEquals":{"iam:PolicyARN":"`+adminPolicyARN+`"}}}]}`))
+	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}))
+
+	_, err := mallory.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("mallory"), PolicyArn: aws.String(adminPolicyARN)})
+	apiError(t, err, "AccessDenied")
+	_, err = mallory.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: aws.String(adminPolicyARN)})
+	apiError(t, err, "AccessDenied")
+	// Another policy is not caught by the guard.
+	must[*iam.AttachUserPolicyOutput](t)(mallory.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("mallory"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/IAMReadOnlyAccess")}))
+
+	// The allow-side form: "anything but AdministratorAccess" must not let AdministratorAccess through either.
+	trent := e.iamAs(e.newUser("trent", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*",
+	  "Condition":{"ArnNotEquals":{"iam:PolicyARN":"`+adminPolicyARN+`"}}}]}`))
+	_, err = trent.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("trent"), PolicyArn: aws.String(adminPolicyARN)})
+	apiError(t, err, "AccessDenied")
+}
+
+// TestAttackReachAnotherAccountByARN: the root user and an administrator of one account name another account's
+// policy, role and user by ARN; every call is refused and nothing of the other account is shown.
+func TestAttackReachAnotherAccountByARN(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	const other = "444455556666"
+	otherRoot := e.addAccount(other, "AKIAOTHERACCOUNT2222", "otherAccountSecretKey0123456789abcdefghi")
+	oiam := e.iamAs(otherRoot)
+	pol := must[*iam.CreatePolicyOutput](t)(oiam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("secret"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}))
+	must[*iam.CreateRoleOutput](t)(oiam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ops"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + other + `:root"},"Action":"sts:AssumeRole"}]}`)}))
+
+	admin := e.newUser("admin", "")
+	must[*iam.AttachUserPolicyOutput](t)(e.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("admin"), PolicyArn: aws.String(adminPolicyARN)}))
+	for name, c := range map[string]*iam.Client{"root": e.iam, "admin": e.iamAs(admin)} {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: pol.Policy.Arn})
+			apiError(t, err, "AccessDenied")
+			_, err = c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: pol.Policy.Arn, VersionId: aws.String("v1")})
+			apiError(t, err, "AccessDenied")
+			_, err = c.ListEntitiesForPolicy(ctx, &iam.ListEntitiesForPolicyInput{PolicyArn: pol.Policy.Arn})
+			apiError(t, err, "AccessDenied")
+			_, err = c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: pol.Policy.Arn, SetAsDefault: true,
+				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
+			apiError(t, err, "AccessDenied")
+			_, err = c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: pol.Policy.Arn})
+			apiError(t, err, "AccessDenied")
+			// Attaching another account's policy: IAM refuses it.
+			_, err = c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("admin"), PolicyArn: pol.Policy.Arn})
+			if err == nil {
+				t.Fatal("attached another account's policy")
+			}
+			// Assuming the other account's role, whose trust names only its own account.
+			_, err = e.stsAs(admin).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + other + ":role/ops"), RoleSessionName: aws.String("xx")})
+			apiError(t, err, "AccessDenied")
+		})
+	}
+	// The other account's list does not leak through a marker taken from this one.
+	for i := 0; i < 3; i++ {
+		must[*iam.CreateUserOutput](t)(oiam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("o" + string(rune('a'+i)))}))
+	}
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("b")}))
+	page := must[*iam.ListUsersOutput](t)(e.iam.ListUsers(ctx, &iam.ListUsersInput{MaxItems: aws.Int32(1)}))
+	if page.Marker == nil {
+		t.Fatal("want a marker")
+	}
+	next := must[*iam.ListUsersOutput](t)(e.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: page.Marker, MaxItems: aws.Int32(100)}))
+	for _, u := range next.Users {
+		if aws.ToString(u.UserName)[0] == 'o' {
+			t.Errorf("listed the other account's user %s", aws.ToString(u.UserName))
+		}
+	}
+	forged := must[*iam.ListUsersOutput](t)(e.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: aws.String("a"), MaxItems: aws.Int32(100)}))
+	for _, u := range forged.Users {
+		if aws.ToString(u.UserName)[0] == 'o' {
+			t.Errorf("a forged marker listed the other account's user %s", aws.ToString(u.UserName))
+		}
+	}
+}
+
+// TestAttackDelegatedAdminEditsUnboundedUser: a delegated administrator may edit the policies only of users bound
+// by a given permissions boundary (iam:PermissionsBoundary, AWS's documented delegation pattern). It can edit
+// such a user, but not an unbounded one and not itself.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-delegate
+func TestAttackDelegatedAdminEditsUnboundedUser(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	const boundary = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	delegate := e.iamAs(e.newUser("delegate", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":["iam:PutUserPolicy","iam:DeleteUserPolicy","iam:AttachUserPolicy","iam:DetachUserPolicy"],"Resource":"*",
+	  "Condition":{"StringEquals":{"iam:PermissionsBoundary":"`+boundary+`"}}}]}`))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev"), PermissionsBoundary: aws.String(boundary)}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ops")}))
+	doc := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+
+	must[*iam.PutUserPolicyOutput](t)(delegate.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"), PolicyName: aws.String("p"), PolicyDocument: doc}))
+	must[*iam.AttachUserPolicyOutput](t)(delegate.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev"), PolicyArn: aws.String(adminPolicyARN)}))
+	for _, victim := range []string{"ops", "delegate"} {
+		_, err := delegate.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(victim), PolicyName: aws.String("p"), PolicyDocument: doc})
+		apiError(t, err, "AccessDenied")
+		_, err = delegate.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(victim), PolicyArn: aws.String(adminPolicyARN)})
+		apiError(t, err, "AccessDenied")
+	}
+}
