@@ -5,6 +5,9 @@ package server
 
 import (
 	"context"
+	"encoding/xml"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,5 +129,61 @@ func TestAttackDelegatedAdminEditsUnboundedUser(t *testing.T) {
 		apiError(t, err, "AccessDenied")
 		_, err = delegate.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String(victim), PolicyArn: aws.String(adminPolicyARN)})
 		apiError(t, err, "AccessDenied")
+	}
+}
+
+// TestAttackPassRoleToECSAsEC2: a user allowed to pass roles to EC2 only (iam:PassedToService ec2.amazonaws.com)
+// registers a container task (ServicePrincipal ecs-tasks.amazonaws.com) with the profile of a role that trusts
+// only ECS tasks, and so would obtain that role's credentials. PassRole is checked for the service the role is
+// really passed to.
+func TestAttackPassRoleToECSAsEC2(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	const ecsTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	e.role(e.iam, "task-admin", ecsTrust, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	e.instanceProfile("task", "task-admin")
+	passTo := func(service string) string {
+		return `{"Version":"2012-10-17","Statement":[
+		 {"Effect":"Allow","Action":["ec2:RunInstances","ec2:AssociateIamInstanceProfile","ec2:ReplaceIamInstanceProfileAssociation"],"Resource":"*"},
+		 {"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"iam:PassedToService":"` + service + `"}}}]}`
+	}
+	ec2Only := e.newUser("ec2only", passTo("ec2.amazonaws.com"))
+	register := func(c aws.Credentials, params ...string) (int, string) {
+		form := url.Values{"Action": {"RegisterInstance"}, "ServicePrincipal": {"ecs-tasks.amazonaws.com"}}
+		for i := 0; i+1 < len(params); i += 2 {
+			form.Set(params[i], params[i+1])
+		}
+		status, body := e.ec2Raw(c, form)
+		return status, string(body)
+	}
+	status, body := register(ec2Only, "IamInstanceProfile.Name", "task")
+	if status != 403 || !strings.Contains(body, "iam:PassRole") {
+		t.Fatalf("RegisterInstance of an ECS task with PassRole to EC2 only = %d %s", status, body)
+	}
+	// Nor by associating the profile later.
+	status, body = register(ec2Only)
+	if status != 200 {
+		t.Fatalf("RegisterInstance = %d %s", status, body)
+	}
+	var r registered
+	if err := xml.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	status, raw := e.ec2Raw(ec2Only, url.Values{"Action": {"AssociateIamInstanceProfile"}, "InstanceId": {r.InstanceID}, "IamInstanceProfile.Name": {"task"}})
+	body = string(raw)
+	if status != 403 || !strings.Contains(body, "iam:PassRole") {
+		t.Fatalf("AssociateIamInstanceProfile of an ECS task with PassRole to EC2 only = %d %s", status, body)
+	}
+	// Passing to ECS tasks is what this takes.
+	ecs := e.newUser("ecs", passTo("ecs-tasks.amazonaws.com"))
+	if status, body = register(ecs, "IamInstanceProfile.Name", "task"); status != 200 {
+		t.Fatalf("RegisterInstance with PassRole to ECS tasks = %d %s", status, body)
+	}
+	if err := xml.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	status, raw = e.ec2Raw(ec2Only, url.Values{"Action": {"ReplaceIamInstanceProfileAssociation"}, "AssociationId": {r.Association.AssociationID}, "IamInstanceProfile.Name": {"task"}})
+	body = string(raw)
+	if status != 403 || !strings.Contains(body, "iam:PassRole") {
+		t.Fatalf("ReplaceIamInstanceProfileAssociation of an ECS task with PassRole to EC2 only = %d %s", status, body)
 	}
 }
