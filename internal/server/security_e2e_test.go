@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -185,5 +186,32 @@ func TestAttackPassRoleToECSAsEC2(t *testing.T) {
 	body = string(raw)
 	if status != 403 || !strings.Contains(body, "iam:PassRole") {
 		t.Fatalf("ReplaceIamInstanceProfileAssociation of an ECS task with PassRole to EC2 only = %d %s", status, body)
+	}
+}
+
+// TestAttackDeniedAssumeRoleWithMFALooksSuccessful: an AssumeRole call with an MFA code, refused by the role's trust
+// policy, must be in the trail as refused. (Checking the code writes the device's last used step; that write must
+// not commit the request's record early, as a success without error code or response.)
+func TestAttackDeniedAssumeRoleWithMFALooksSuccessful(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.newUser("alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice")})).VirtualMFADevice
+	seed := string(dev.Base32StringSeed)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: dev.SerialNumber,
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+	roleARN := e.role(e.iam, "guarded", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:root"},
+	 "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"expected"}}}]}`, "")
+
+	_, err := e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("probe"),
+		SerialNumber: dev.SerialNumber, TokenCode: aws.String(totpAt(t, seed, now.Add(30*time.Second)))})
+	apiError(t, err, "AccessDenied")
+	recs := e.find(testAccount, "AssumeRole")
+	if len(recs) != 1 {
+		t.Fatalf("%d AssumeRole records, want 1", len(recs))
+	}
+	if recs[0].ErrorCode != "AccessDenied" {
+		t.Errorf("the refused AssumeRole is recorded with errorCode %q, want AccessDenied", recs[0].ErrorCode)
 	}
 }
