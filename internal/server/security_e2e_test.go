@@ -215,3 +215,23 @@ func TestAttackDeniedAssumeRoleWithMFALooksSuccessful(t *testing.T) {
 		t.Errorf("the refused AssumeRole is recorded with errorCode %q, want AccessDenied", recs[0].ErrorCode)
 	}
 }
+
+// TestAttackPasswordGuessesLookLikeChanges: ChangePassword with a wrong current password counts the failure in
+// the store (so guessing locks out), and the trail must show each guess as failed, not as a password change.
+func TestAttackPasswordGuessesLookLikeChanges(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	guesser := e.iamAs(e.newUser("guesser", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"}]}`))
+	must[*iam.CreateLoginProfileOutput](t)(e.iam.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("guesser"), Password: aws.String("Corr3ct-Horse-Battery")}))
+	_, err := guesser.ChangePassword(ctx, &iam.ChangePasswordInput{OldPassword: aws.String("Wr0ng-Guess-Number-1"), NewPassword: aws.String("N3w-Password-Chosen")})
+	if err == nil {
+		t.Fatal("ChangePassword with a wrong old password succeeded")
+	}
+	recs := e.find(testAccount, "ChangePassword")
+	if len(recs) != 1 {
+		t.Fatalf("%d ChangePassword records, want 1", len(recs))
+	}
+	if recs[0].ErrorCode == "" {
+		t.Error("a wrong-password ChangePassword is recorded as a successful password change")
+	}
+}
