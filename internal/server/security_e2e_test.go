@@ -235,3 +235,29 @@ func TestAttackPasswordGuessesLookLikeChanges(t *testing.T) {
 		t.Error("a wrong-password ChangePassword is recorded as a successful password change")
 	}
 }
+
+// TestAttackSimulatorFillsPolicyCache: SimulateCustomPolicy's input documents are the caller's, up to 131,072
+// characters each, and a compiled one of that size takes about a megabyte: kept in the authorizer's cache (10,000
+// entries), a read-only user could make the server hold gigabytes. Simulation inputs are compiled for the call only.
+func TestAttackSimulatorFillsPolicyCache(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	sim := e.iamAs(e.newUser("sim", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:SimulateCustomPolicy","Resource":"*"}]}`))
+	doc := func(i int) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-` + strings.Repeat("x", i) + `/*"}]}`
+	}
+	simulate := func(docs ...string) {
+		t.Helper()
+		out := must[*iam.SimulateCustomPolicyOutput](t)(sim.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: docs,
+			ActionNames: []string{"s3:GetObject"}, ResourceArns: []string{"arn:aws:s3:::bucket-x/key"}}))
+		if len(out.EvaluationResults) != 1 {
+			t.Fatalf("%d results", len(out.EvaluationResults))
+		}
+	}
+	simulate(doc(1)) // the caller's own policies are compiled and cached on its first call
+	before := e.srv.authz.CachedPolicies()
+	simulate(doc(2), doc(3), doc(4))
+	if after := e.srv.authz.CachedPolicies(); after != before {
+		t.Errorf("the policy cache grew from %d to %d entries with a caller's simulation inputs", before, after)
+	}
+}
