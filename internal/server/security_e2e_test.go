@@ -261,3 +261,27 @@ func TestAttackSimulatorFillsPolicyCache(t *testing.T) {
 		t.Errorf("the policy cache grew from %d to %d entries with a caller's simulation inputs", before, after)
 	}
 }
+
+// TestAttackLongRoleChainBreaksServer: a role that may assume itself is chained far beyond any real use; every
+// step must still be answered (AWS sets no limit on the number of hops, only the one-hour session), never with a
+// ServiceFailure.
+func TestAttackLongRoleChainBreaksServer(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.userWithKey("alice")
+	roleARN := e.role(e.iam, "loop", trustAWS("arn:aws:iam::"+testAccount+":root"), allow(`"sts:AssumeRole"`, "*"))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "*"))}))
+	creds := alice
+	for hop := 1; hop <= 260; hop++ {
+		out, err := e.stsAs(creds).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("hop")})
+		if err != nil {
+			t.Fatalf("hop %d: %v", hop, err)
+		}
+		creds = e.sessionCreds(out)
+	}
+	who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if !strings.HasSuffix(aws.ToString(who.Arn), ":assumed-role/loop/hop") {
+		t.Errorf("caller after the chain = %s", aws.ToString(who.Arn))
+	}
+}

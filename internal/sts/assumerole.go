@@ -133,7 +133,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 
 	depth := 0
 	if chained && p.Session != nil {
-		depth = p.Session.ChainDepth + 1
+		// AWS sets no limit on the number of hops; the token records at most MaxChainDepth (without this bound a
+		// role that may assume itself got a ServiceFailure on its 256th hop).
+		depth = min(p.Session.ChainDepth+1, token.MaxChainDepth)
 	}
 	creds, user, err := MintRoleSession(s.tokens, RoleSession{
 		RoleARN:           roleARN.String(),
