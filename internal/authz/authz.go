@@ -138,6 +138,13 @@ func (a *Authorizer) Compile(doc string, kind policy.PolicyKind, id string) (*po
 	return p, nil
 }
 
+// CachedPolicies reports how many compiled policies the cache holds (for tests and metrics).
+func (a *Authorizer) CachedPolicies() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.compiled)
+}
+
 // Authorize decides whether the principal in ctx may perform action on resource (an ARN, or "*" for actions
 // without one). extra adds request-specific condition keys (aws:RequestTag/…, iam:PolicyARN, …). It returns nil
 // when allowed and a *DeniedError when not; it fails closed: no principal, or any error gathering policies, denies.

@@ -25,17 +25,31 @@ var entityKinds = map[string]store.Kind{"user": store.KindUser, "group": store.K
 
 // loadEntity loads a user, group or role by name and authorizes action on it (see loadRole for missing ones).
 func (s *Service) loadEntity(ctx context.Context, r store.Reader, kind, action, name string) (*entity, error) {
+	return s.loadEntityWith(ctx, r, kind, action, name, nil)
+}
+
+// boundaryKeyed are the policy operations whose requests carry iam:PermissionsBoundary, the boundary of the user or
+// role acted on, so that a delegated administrator can be limited to entities bound by a given boundary.
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+var boundaryKeyed = map[string]bool{
+	"AttachUserPolicy": true, "DetachUserPolicy": true, "PutUserPolicy": true, "DeleteUserPolicy": true,
+	"AttachRolePolicy": true, "DetachRolePolicy": true, "PutRolePolicy": true, "DeleteRolePolicy": true,
+}
+
+// loadEntityWith is loadEntity with extra request condition keys (iam:PolicyARN, …).
+func (s *Service) loadEntityWith(ctx context.Context, r store.Reader, kind, action, name string, extra map[string][]string) (*entity, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var v struct {
-		Name, ID, Path string
-		Tags           []store.Tag
+		Name, ID, Path      string
+		Tags                []store.Tag
+		PermissionsBoundary string `json:"boundary"` // store.User's and store.Role's field
 	}
 	_, err = load(ctx, r, entityKinds[kind], p.Account, name, &v)
 	if isNotFound(err) {
-		if err := s.authorize(ctx, action, arn.IAM(s.partition, p.Account, kind, "/", name).String(), nil); err != nil {
+		if err := s.authorize(ctx, action, arn.IAM(s.partition, p.Account, kind, "/", name).String(), extra); err != nil {
 			if showsARN(action) {
 				return nil, err
 			}
@@ -47,13 +61,24 @@ func (s *Service) loadEntity(ctx context.Context, r store.Reader, kind, action, 
 		return nil, err
 	}
 	e := &entity{kind: kind, name: v.Name, id: v.ID, arn: arn.IAM(s.partition, p.Account, kind, v.Path, v.Name).String(), tags: v.Tags}
-	if err := s.authorize(ctx, action, e.arn, resourceTagKeys(v.Tags)); err != nil {
+	keys := mergeKeys(resourceTagKeys(v.Tags), extra)
+	if v.PermissionsBoundary != "" && boundaryKeyed[action] {
+		keys = mergeKeys(keys, map[string][]string{"iam:PermissionsBoundary": {v.PermissionsBoundary}})
+	}
+	if err := s.authorize(ctx, action, e.arn, keys); err != nil {
 		if showsARN(action) {
 			return nil, err
 		}
 		return nil, shown(err, kind, e.name)
 	}
 	return e, nil
+}
+
+// policyARNKey is iam:PolicyARN, which AWS sets on the requests that attach or detach a managed policy: without
+// it, a guard such as "Deny iam:AttachUserPolicy when iam:PolicyARN is AdministratorAccess" would never match,
+// and a caller could attach AdministratorAccess to itself past it.
+func policyARNKey(policyARN string) map[string][]string {
+	return map[string][]string{"iam:PolicyARN": {policyARN}}
 }
 
 func attachmentKey(kind, name, policyARN string) string { return kind + "/" + name + "/" + policyARN }
@@ -64,7 +89,7 @@ func attachmentByPolicyKey(policyARN, kind, name string) string {
 // attach attaches a managed policy to a user, group or role (ten at most, as IAM's default quota).
 func (s *Service) attach(ctx context.Context, kind, action, name, policyARN string) error {
 	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		e, err := s.loadEntity(ctx, tx, kind, action, name)
+		e, err := s.loadEntityWith(ctx, tx, kind, action, name, policyARNKey(policyARN))
 		if err != nil {
 			return err
 		}
@@ -99,7 +124,7 @@ func (s *Service) attach(ctx context.Context, kind, action, name, policyARN stri
 // detach removes a managed policy from a user, group or role.
 func (s *Service) detach(ctx context.Context, kind, action, name, policyARN string) error {
 	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		e, err := s.loadEntity(ctx, tx, kind, action, name)
+		e, err := s.loadEntityWith(ctx, tx, kind, action, name, policyARNKey(policyARN))
 		if err != nil {
 			return err
 		}
