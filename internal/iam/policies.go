@@ -57,7 +57,9 @@ func (s *Service) managedPolicyDoc(ctx context.Context, r store.Reader, account,
 	if _, err := load(ctx, r, store.KindPolicy, account, ref.name, &mp); err != nil {
 		return "", err
 	}
-	if mp.Path != ref.path {
+	// The store finds names without regard to case, but an ARN names one policy exactly: policies match ARNs
+	// with case, so a case variant must not reach the policy past a statement about its real ARN.
+	if mp.Path != ref.path || mp.Name != ref.name {
 		return "", store.ErrNotFound
 	}
 	for _, v := range mp.Versions {
@@ -100,7 +102,8 @@ func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, po
 		if err != nil && !isNotFound(err) {
 			return nil, rec, err
 		}
-		found = err == nil && mp.Path == ref.path
+		// Exact name: a case variant of the ARN names no policy (see managedPolicyDoc).
+		found = err == nil && mp.Path == ref.path && mp.Name == ref.name
 	}
 	keys := extra
 	if found {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/persona-iam/persona/internal/saml/samltest"
 )
 
 const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -284,4 +286,70 @@ func TestAttackLongRoleChainBreaksServer(t *testing.T) {
 	if !strings.HasSuffix(aws.ToString(who.Arn), ":assumed-role/loop/hop") {
 		t.Errorf("caller after the chain = %s", aws.ToString(who.Arn))
 	}
+}
+
+// TestAttackCaseVariantARNSkipsDeny: IAM stores names without regard to case, but policies match ARNs with it. A
+// caller denied changes to one policy, OIDC provider or SAML provider (say, the boundary it is bound by) names it by
+// an ARN in other case; the ARN must not reach the protected entity past the deny.
+func TestAttackCaseVariantARNSkipsDeny(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	acct := "arn:aws:iam::" + testAccount + ":"
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	must[*iam.CreatePolicyOutput](t)(e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("Boundary"), PolicyDocument: aws.String(doc)}))
+	must[*iam.CreatePolicyOutput](t)(e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("PowerPolicy"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}))
+	must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String("https://idp.example.com/tenant"), ClientIDList: []string{"sts.amazonaws.com"}}))
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())}))
+
+	mallory := e.iamAs(e.newUser("mallory", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iam:*","Resource":"*"},
+	 {"Effect":"Deny","Action":["iam:CreatePolicyVersion","iam:SetDefaultPolicyVersion","iam:DeletePolicy","iam:GetPolicy"],"Resource":"`+acct+`policy/Boundary"},
+	 {"Effect":"Deny","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{"ArnEquals":{"iam:PolicyARN":"`+acct+`policy/PowerPolicy"}}},
+	 {"Effect":"Deny","Action":["iam:DeleteOpenIDConnectProvider","iam:AddClientIDToOpenIDConnectProvider"],"Resource":"`+acct+`oidc-provider/idp.example.com/tenant"},
+	 {"Effect":"Deny","Action":["iam:DeleteSAMLProvider","iam:UpdateSAMLProvider"],"Resource":"`+acct+`saml-provider/Corp"}]}`))
+
+	refused := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s: a case-variant ARN got past the deny", what)
+		}
+	}
+	_, err = mallory.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(acct + "policy/BOUNDARY"), SetAsDefault: true,
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
+	refused("CreatePolicyVersion", err)
+	_, err = mallory.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(acct + "policy/boundary")})
+	refused("GetPolicy", err)
+	_, err = mallory.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(acct + "policy/boundary")})
+	refused("DeletePolicy", err)
+	_, err = mallory.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("mallory"), PolicyArn: aws.String(acct + "policy/POWERPOLICY")})
+	refused("AttachUserPolicy", err)
+	_, err = mallory.AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
+		OpenIDConnectProviderArn: aws.String(acct + "oidc-provider/IDP.example.com/tenant"), ClientID: aws.String("evil")})
+	refused("AddClientIDToOpenIDConnectProvider", err)
+	_, err = mallory.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(acct + "oidc-provider/idp.example.com/TENANT")})
+	refused("DeleteOpenIDConnectProvider", err)
+	_, err = mallory.DeleteSAMLProvider(ctx, &iam.DeleteSAMLProviderInput{SAMLProviderArn: aws.String(acct + "saml-provider/CORP")})
+	refused("DeleteSAMLProvider", err)
+
+	// Nothing changed.
+	versions := must[*iam.ListPolicyVersionsOutput](t)(e.iam.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(acct + "policy/Boundary")}))
+	if len(versions.Versions) != 1 {
+		t.Errorf("the protected policy has %d versions", len(versions.Versions))
+	}
+	attached := must[*iam.ListAttachedUserPoliciesOutput](t)(e.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("mallory")}))
+	if len(attached.AttachedPolicies) != 0 {
+		t.Errorf("mallory has %v attached", attached.AttachedPolicies)
+	}
+	prov := must[*iam.GetOpenIDConnectProviderOutput](t)(e.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{
+		OpenIDConnectProviderArn: aws.String(acct + "oidc-provider/idp.example.com/tenant")}))
+	if len(prov.ClientIDList) != 1 {
+		t.Errorf("the protected provider's client ids are %v", prov.ClientIDList)
+	}
+	must[*iam.GetSAMLProviderOutput](t)(e.iam.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String(acct + "saml-provider/Corp")}))
 }
