@@ -353,3 +353,30 @@ func TestAttackCaseVariantARNSkipsDeny(t *testing.T) {
 	}
 	must[*iam.GetSAMLProviderOutput](t)(e.iam.GetSAMLProvider(ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String(acct + "saml-provider/Corp")}))
 }
+
+// TestAttackProbeRoleNamesAcrossAccounts: a caller of another account, whom no trust policy allows, must get the
+// same answer for a role that exists and one that does not, whatever DurationSeconds it asks for; otherwise it can
+// list an account's role names.
+func TestAttackProbeRoleNamesAcrossAccounts(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.role(e.iam, "deploy", trustAWS("arn:aws:iam::"+testAccount+":root"), "")
+	oiam := e.iamAs(e.addAccount("444455556666", "AKIAOTHERACCOUNT2222", "otherAccountSecretKey0123456789abcdefghi"))
+	must[*iam.CreateUserOutput](t)(oiam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("prober")}))
+	must[*iam.PutUserPolicyOutput](t)(oiam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("prober"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "*"))}))
+	key := must[*iam.CreateAccessKeyOutput](t)(oiam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("prober")})).AccessKey
+	prober := e.stsAs(aws.Credentials{AccessKeyID: aws.ToString(key.AccessKeyId), SecretAccessKey: aws.ToString(key.SecretAccessKey)})
+	for _, d := range []*int32{nil, aws.Int32(43200)} {
+		var msgs []string
+		for _, name := range []string{"deploy", "no-such-role"} {
+			_, err := prober.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/" + name),
+				RoleSessionName: aws.String("probe"), DurationSeconds: d})
+			ae := apiError(t, err, "AccessDenied")
+			msgs = append(msgs, strings.ReplaceAll(ae.ErrorMessage(), name, "NAME"))
+		}
+		if msgs[0] != msgs[1] {
+			t.Errorf("DurationSeconds %v: existing role answered %q, missing one %q", d, msgs[0], msgs[1])
+		}
+	}
+}

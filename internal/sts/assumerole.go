@@ -93,13 +93,6 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		// that callers cannot probe other accounts for role names.
 		return nil, denied
 	}
-	maxDuration := time.Duration(role.MaxSessionDuration) * time.Second
-	if maxDuration == 0 {
-		maxDuration = defaultRoleSession
-	}
-	if !chained && duration > maxDuration {
-		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
 	trust, err := s.authz.Compile(role.TrustPolicy, policy.KindTrust, in.RoleArn)
 	if err != nil {
 		return nil, err // a stored trust policy always compiled when IAM accepted it
@@ -129,6 +122,16 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 			}
 			return nil, err
 		}
+	}
+
+	// Only an authorized caller learns the role's MaxSessionDuration: checked before the trust policy, the
+	// ValidationError would tell anyone that a role of that name exists.
+	maxDuration := time.Duration(role.MaxSessionDuration) * time.Second
+	if maxDuration == 0 {
+		maxDuration = defaultRoleSession
+	}
+	if !chained && duration > maxDuration {
+		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
 	depth := 0
