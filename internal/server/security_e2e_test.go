@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/saml/samltest"
 )
 
@@ -374,6 +376,38 @@ func TestAttackProbeRoleNamesAcrossAccounts(t *testing.T) {
 				RoleSessionName: aws.String("probe"), DurationSeconds: d})
 			ae := apiError(t, err, "AccessDenied")
 			msgs = append(msgs, strings.ReplaceAll(ae.ErrorMessage(), name, "NAME"))
+		}
+		if msgs[0] != msgs[1] {
+			t.Errorf("DurationSeconds %v: existing role answered %q, missing one %q", d, msgs[0], msgs[1])
+		}
+	}
+}
+
+// TestAttackProbeRoleNamesWithWebIdentity: anyone can hold a valid token of a widely registered provider (any
+// repository gets a GitHub Actions token). Whom no trust policy allows must get the same answer for a role that
+// exists and one that does not, whatever DurationSeconds it asks for.
+func TestAttackProbeRoleNamesWithWebIdentity(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+	host := strings.TrimPrefix(issuer.URL, "https://")
+	e.role(e.iam, "deploy", fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},
+	 "Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{%q:"repo:acme/app:ref:refs/heads/main"}}}]}`,
+		aws.ToString(prov.OpenIDConnectProviderArn), host+":sub"), "")
+	tok := signToken(t, issuer.Keys()[0], issuer.Claims("repo:mallory/fork:ref:refs/heads/main", "sts.amazonaws.com"))
+	for _, d := range []*int32{nil, aws.Int32(43200)} {
+		var msgs []string
+		for _, name := range []string{"deploy", "no-such-role"} {
+			_, err := e.anonSTS().AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/" + name),
+				RoleSessionName: aws.String("probe"), WebIdentityToken: aws.String(tok), DurationSeconds: d})
+			ae := apiError(t, err, "AccessDenied")
+			msgs = append(msgs, ae.ErrorMessage())
 		}
 		if msgs[0] != msgs[1] {
 			t.Errorf("DurationSeconds %v: existing role answered %q, missing one %q", d, msgs[0], msgs[1])
