@@ -58,8 +58,9 @@ func (s *Service) managedPolicyDoc(ctx context.Context, r store.Reader, account,
 		return "", err
 	}
 	// The store finds names without regard to case, but an ARN names one policy exactly: policies match ARNs
-	// with case, so a case variant must not reach the policy past a statement about its real ARN.
-	if mp.Path != ref.path || mp.Name != ref.name {
+	// with case, so a variant (other case, partition or region) must not reach the policy past a statement about
+	// its real ARN.
+	if policyARN != s.policyARN(account, mp.Path, mp.Name) {
 		return "", store.ErrNotFound
 	}
 	for _, v := range mp.Versions {
@@ -102,8 +103,8 @@ func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, po
 		if err != nil && !isNotFound(err) {
 			return nil, rec, err
 		}
-		// Exact name: a case variant of the ARN names no policy (see managedPolicyDoc).
-		found = err == nil && mp.Path == ref.path && mp.Name == ref.name
+		// Only the exact ARN names the policy (see managedPolicyDoc).
+		found = err == nil && policyARN == s.policyARN(p.Account, mp.Path, mp.Name)
 	}
 	keys := extra
 	if found {

@@ -414,3 +414,33 @@ func TestAttackProbeRoleNamesWithWebIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackPartitionOrRegionVariantARNSkipsDeny: an ARN that differs from the real one only in its partition or
+// region (which IAM ARNs do not have) must not reach the entity past a deny of the real ARN.
+func TestAttackPartitionOrRegionVariantARNSkipsDeny(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	acct := "arn:aws:iam::" + testAccount + ":"
+	must[*iam.CreatePolicyOutput](t)(e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("Boundary"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}))
+	e.role(e.iam, "Admin", trustAWS("arn:aws:iam::"+testAccount+":root"), allow(`"*"`, "*"))
+	mallory := e.newUser("mallory", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":["iam:*","sts:AssumeRole"],"Resource":"*"},
+	 {"Effect":"Deny","Action":["iam:CreatePolicyVersion","iam:GetPolicy"],"Resource":"`+acct+`policy/Boundary"},
+	 {"Effect":"Deny","Action":"sts:AssumeRole","Resource":"`+acct+`role/Admin"}]}`)
+	for _, variant := range []string{"arn:aws-cn:iam::" + testAccount + ":", "arn:aws:iam:us-east-1:" + testAccount + ":"} {
+		_, err := e.iamAs(mallory).CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(variant + "policy/Boundary"), SetAsDefault: true,
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
+		if err == nil {
+			t.Errorf("CreatePolicyVersion through %spolicy/Boundary got past the deny", variant)
+		}
+		_, err = e.stsAs(mallory).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(variant + "role/Admin"), RoleSessionName: aws.String("x1")})
+		if err == nil {
+			t.Errorf("AssumeRole of %srole/Admin got past the deny", variant)
+		}
+	}
+	versions := must[*iam.ListPolicyVersionsOutput](t)(e.iam.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(acct + "policy/Boundary")}))
+	if len(versions.Versions) != 1 {
+		t.Errorf("the protected policy has %d versions", len(versions.Versions))
+	}
+}

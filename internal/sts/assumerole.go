@@ -193,8 +193,9 @@ func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) 
 	if path == "" {
 		path = "/"
 	}
-	// IAM names compare case-insensitively for lookups, but an ARN is the exact name.
-	if role.Name != res.Name || path != res.Path {
+	// IAM names compare case-insensitively for lookups, but an ARN is the exact name, in Persona's partition:
+	// policies match ARNs exactly, so a variant must not reach the role past a statement about its real ARN.
+	if role.Name != res.Name || path != res.Path || a.Partition != s.partition {
 		return nil, nil
 	}
 	return &role, nil
