@@ -443,4 +443,26 @@ func TestAttackPartitionOrRegionVariantARNSkipsDeny(t *testing.T) {
 	if len(versions.Versions) != 1 {
 		t.Errorf("the protected policy has %d versions", len(versions.Versions))
 	}
+
+	// Identity providers, named with a region.
+	must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String("https://idp.example.com"), ClientIDList: []string{"sts.amazonaws.com"}}))
+	idp, err := samltest.New("https://idp.example.com/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[*iam.CreateSAMLProviderOutput](t)(e.iam.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("Corp"), SAMLMetadataDocument: aws.String(idp.Metadata())}))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("mallory"), PolicyName: aws.String("providers"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[
+		 {"Effect":"Deny","Action":"iam:*","Resource":["` + acct + `oidc-provider/idp.example.com","` + acct + `saml-provider/Corp"]}]}`)}))
+	regional := "arn:aws:iam:us-east-1:" + testAccount + ":"
+	_, err = e.iamAs(mallory).AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
+		OpenIDConnectProviderArn: aws.String(regional + "oidc-provider/idp.example.com"), ClientID: aws.String("evil")})
+	if err == nil {
+		t.Error("AddClientIDToOpenIDConnectProvider through a regional ARN got past the deny")
+	}
+	_, err = e.iamAs(mallory).DeleteSAMLProvider(ctx, &iam.DeleteSAMLProviderInput{SAMLProviderArn: aws.String(regional + "saml-provider/Corp")})
+	if err == nil {
+		t.Error("DeleteSAMLProvider through a regional ARN got past the deny")
+	}
 }
