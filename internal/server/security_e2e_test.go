@@ -466,3 +466,28 @@ func TestAttackPartitionOrRegionVariantARNSkipsDeny(t *testing.T) {
 		t.Error("DeleteSAMLProvider through a regional ARN got past the deny")
 	}
 }
+
+// TestAttackDetachGuardrailByCaseVariant: a managed policy of explicit denies is attached to a user as a guardrail,
+// and the user is denied detaching it (iam:PolicyARN). Naming the policy in other case must not detach it.
+func TestAttackDetachGuardrailByCaseVariant(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	acct := "arn:aws:iam::" + testAccount + ":"
+	guard := must[*iam.CreatePolicyOutput](t)(e.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("Guardrail"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}`)}))
+	mallory := e.iamAs(e.newUser("mallory", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iam:*","Resource":"*"},
+	 {"Effect":"Deny","Action":["iam:DetachUserPolicy","iam:DeletePolicy","iam:CreatePolicyVersion","iam:DeletePolicyVersion","iam:SetDefaultPolicyVersion"],"Resource":"*",
+	  "Condition":{"ArnEquals":{"iam:PolicyARN":"`+acct+`policy/Guardrail"}}}]}`))
+	must[*iam.AttachUserPolicyOutput](t)(e.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("mallory"), PolicyArn: guard.Policy.Arn}))
+	_, err := mallory.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("mallory"), PolicyArn: aws.String(acct + "policy/GUARDRAIL")})
+	if err == nil {
+		t.Error("a case variant of the guardrail's ARN detached it")
+	}
+	attached := must[*iam.ListAttachedUserPoliciesOutput](t)(e.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("mallory")}))
+	if len(attached.AttachedPolicies) != 1 {
+		t.Errorf("mallory's attached policies: %d, want the guardrail", len(attached.AttachedPolicies))
+	}
+	_, err = mallory.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("minion")})
+	apiError(t, err, "AccessDenied")
+}
