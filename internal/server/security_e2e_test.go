@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -490,4 +492,53 @@ func TestAttackDetachGuardrailByCaseVariant(t *testing.T) {
 	}
 	_, err = mallory.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("minion")})
 	apiError(t, err, "AccessDenied")
+}
+
+// TestAttackDNSRebindingReadsIMDS: a web page whose name the attacker re-points at 127.0.0.1 reaches the agent's
+// IMDS from the victim's browser as a same-origin request, custom headers and PUT included, so IMDSv2's token does
+// not stop it; only the Host header still names the attacker's domain. The agent serves addresses and local names
+// only.
+func TestAttackDNSRebindingReadsIMDS(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	e.srv.ec2.SetMinter((&mintLog{}).mint)
+	e.role(e.iam, "web-role", ec2Trust, "")
+	e.instanceProfile("web", "web-role")
+	r := e.register(e.root, "IamInstanceProfile.Name", "web")
+	_, imds, _ := e.startAgent(r, nil)
+	do := func(method, path, host string, header map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, imds.URL+path, nil)
+		req.Host = host
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const creds = "/latest/meta-data/iam/security-credentials/web-role"
+	ttl := map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+	for _, host := range []string{"rebind.attacker.example", "rebind.attacker.example:80"} {
+		status, tok := do("PUT", "/latest/api/token", host, ttl)
+		if status == 200 {
+			if status, body := do("GET", creds, host, map[string]string{"X-aws-ec2-metadata-token": tok}); status == 200 {
+				t.Fatalf("Host %s read the role's credentials: %.60s…", host, body)
+			}
+			t.Errorf("Host %s got an IMDSv2 token", host)
+		}
+	}
+	// The names an SDK really uses are served.
+	for _, host := range []string{strings.TrimPrefix(imds.URL, "http://"), "169.254.169.254", "localhost:9169", "[fd00:ec2::254]"} {
+		status, tok := do("PUT", "/latest/api/token", host, ttl)
+		if status != 200 {
+			t.Fatalf("Host %s: token request = %d", host, status)
+		}
+		if status, _ := do("GET", creds, host, map[string]string{"X-aws-ec2-metadata-token": tok}); status != 200 {
+			t.Errorf("Host %s: credentials = %d", host, status)
+		}
+	}
 }
