@@ -542,3 +542,14 @@ func TestAttackDNSRebindingReadsIMDS(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackSelfServiceUserReadsRootKeyUse: a user allowed GetAccessKeyLastUsed on its own ARN only (the usual
+// self-service policy) must not learn when and where the root user's access key was last used.
+func TestAttackSelfServiceUserReadsRootKeyUse(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	self := e.iamAs(e.newUser("self", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"iam:GetAccessKeyLastUsed","Resource":"arn:aws:iam::*:user/${aws:username}"}]}`))
+	_, err := self.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(testRootKey)})
+	apiError(t, err, "AccessDenied")
+}
