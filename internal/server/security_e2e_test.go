@@ -16,7 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/saml/samltest"
@@ -552,4 +554,27 @@ func TestAttackSelfServiceUserReadsRootKeyUse(t *testing.T) {
 	 {"Effect":"Allow","Action":"iam:GetAccessKeyLastUsed","Resource":"arn:aws:iam::*:user/${aws:username}"}]}`))
 	_, err := self.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(testRootKey)})
 	apiError(t, err, "AccessDenied")
+}
+
+// TestAttackSessionTagKeepsRoleTagByCase: a session tag replaces the role's tag of the same key, and tag keys are
+// the same whatever their case: passing PROJECT=beta must leave the session with project beta only, not with the
+// role's alpha too.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-tags
+func TestAttackSessionTagKeepsRoleTagByCase(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.userWithKey("alice")
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(allow(`["sts:AssumeRole","sts:TagSession"]`, "*"))}))
+	roleARN := e.role(e.iam, "R", trustAWS("arn:aws:iam::"+testAccount+":root", "sts:AssumeRole", "sts:TagSession"),
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/project":"alpha"}}}]}`)
+	must[*iam.TagRoleOutput](t)(e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("R"), Tags: []iamtypes.Tag{{Key: aws.String("project"), Value: aws.String("alpha")}}}))
+	for _, key := range []string{"project", "PROJECT"} {
+		out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"),
+			Tags: []ststypes.Tag{{Key: aws.String(key), Value: aws.String("beta")}}}))
+		_, err := e.iamAs(e.sessionCreds(out)).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("R")})
+		if err == nil {
+			t.Errorf("session tag %s=beta: the session still has the role's project=alpha", key)
+		}
+	}
 }
