@@ -331,3 +331,24 @@ func TestPolicyGenerate(t *testing.T) {
 		t.Errorf("report = %q, want the denied CreateRole listed", stderr.String())
 	}
 }
+
+// TestParseDuration pins the durations --since and --audit-retention take.
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90d", 90 * 24 * time.Hour, true}, {"0", 0, true}, {"0d", 0, true}, {"2160h", 2160 * time.Hour, true},
+		{"90m", 90 * time.Minute, true}, {"-1h", 0, false}, {"-1d", 0, false}, {"1.5d", 0, false}, {"d", 0, false},
+		{"forever", 0, false}, {"99999999d", 0, false},
+	} {
+		got, err := parseDuration(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := exec.Command(persona(t), "serve", "--audit-retention", "forever", "--data-dir", t.TempDir()).CombinedOutput(); err == nil {
+		t.Error("serve accepted --audit-retention forever")
+	}
+}
