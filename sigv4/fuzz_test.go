@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -99,6 +101,79 @@ func FuzzVerify(f *testing.F) {
 		}
 		if !errors.As(err, &e) || e.HTTPStatus < 400 {
 			t.Fatalf("mutation %s: error %v is not an *Error with a 4xx/5xx status", m.name, err)
+		}
+	})
+}
+
+// FuzzParsePresigned checks the presigned-URL query parser against net/url and the contract of Parse: a query
+// scanQuery accepts is one url.ParseQuery reads without error, and every X-Amz-* parameter it found is
+// ParseQuery's first value for that key (so the signer and the handler see the same parameters); a refusal is
+// MalformedQueryString/404 (sic, AWS's status). Parse of a request that carries only the query never panics, fails only with an
+// *Error with its code's 4xx status, and on success returns a presigned request whose parts are those of the query.
+func FuzzParsePresigned(f *testing.F) {
+	for i, s := range []spec{
+		{Method: "GET", Host: "sts.amazonaws.com", Path: "/", RawQuery: "Action=GetCallerIdentity&Version=2011-06-15",
+			Service: "sts", Region: "us-east-1", Presign: true},
+		{Method: "GET", Host: "127.0.0.1:8443", Path: "/", RawQuery: "Action=ListUsers&Version=2010-05-08&X-Amz-Expires=60",
+			Service: "iam", Region: "us-east-1", Presign: true, Token: "FwoGZXIvYXdzE+/="},
+	} {
+		s.Header = http.Header{}
+		r, _, ok := receive(f, sign(f, s).wire)
+		if !ok {
+			f.Fatalf("seed %d does not parse", i)
+		}
+		f.Add(r.URL.RawQuery)
+	}
+	for _, s := range []string{"", "X-Amz-Algorithm=AWS4-HMAC-SHA256", "a=%zz", "a;b=c", "X-Amz-Expires=-1&X-Amz-Expires=5",
+		"X-Amz-Credential=%2F%2F%2F%2F&X-Amz-Date=20261122T103000Z&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=&X-Amz-SignedHeaders=host",
+		"X-Amz-Date=x+y&&=&X-Amz-Date=z", "%58-Amz-Date=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, qerr := scanQuery(raw)
+		if qerr != nil {
+			if qerr.Code != CodeMalformedQueryString || qerr.HTTPStatus != 404 {
+				t.Fatalf("scanQuery(%q) = %+v, want MalformedQueryString/404", raw, qerr)
+			}
+		} else {
+			vals, err := url.ParseQuery(raw)
+			if err != nil {
+				t.Fatalf("scanQuery accepted %q, which url.ParseQuery refuses: %v", raw, err)
+			}
+			for key, p := range map[string]queryParam{
+				"X-Amz-Algorithm": q.algorithm, "X-Amz-Credential": q.credential, "X-Amz-Date": q.date,
+				"X-Amz-Expires": q.expires, "X-Amz-SignedHeaders": q.signedHeaders, "X-Amz-Signature": q.signature,
+				"X-Amz-Security-Token": q.securityToken,
+			} {
+				vs, ok := vals[key]
+				if p.present != ok || (ok && p.value != vs[0]) {
+					t.Fatalf("scanQuery(%q): %s = %+v; url.ParseQuery has %q", raw, key, p, vs)
+				}
+			}
+		}
+		r := &http.Request{Method: "GET", URL: &url.URL{Path: "/", RawQuery: raw}, Header: http.Header{}, Host: "sts.amazonaws.com"}
+		req, err := Parse(r, signingTime)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.HTTPStatus != statusOf(e.Code) || e.HTTPStatus < 400 || e.HTTPStatus >= 500 ||
+				e.Message == "" {
+				t.Fatalf("Parse(%q) error %#v is not an *Error with its code's 4xx status", raw, err)
+			}
+			return
+		}
+		if qerr != nil || !req.Presigned || q.algorithm.value != Algorithm {
+			t.Fatalf("Parse(%q) accepted a query scanQuery refused or that is not presigned: %+v", raw, req)
+		}
+		if req.Signature != q.signature.value || req.SignedHeaders != q.signedHeaders.value ||
+			req.SecurityToken != q.securityToken.value ||
+			req.Credential.AccessKeyID+"/"+req.scope != q.credential.value || req.Credential.AccessKeyID == "" {
+			t.Fatalf("Parse(%q) = %+v, whose parts are not the query's", raw, req)
+		}
+		if req.Expires < 0 || req.Expires > MaxExpires || (req.Expires == 0) == q.expires.present {
+			t.Fatalf("Parse(%q): Expires %v out of range or not from the query", raw, req.Expires)
+		}
+		if req.RequestTime.After(signingTime.Add(MaxSkew)) {
+			t.Fatalf("Parse(%q) accepted a request time %v beyond the skew", raw, req.RequestTime)
 		}
 	})
 }
