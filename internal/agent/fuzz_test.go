@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,37 @@ func FuzzIMDSRequest(f *testing.F) {
 		}
 		if rec.Code == 200 && path != tokenPath && !useGood {
 			t.Fatalf("%s %q with token %q answered 200", method, path, tokenOrTTL)
+		}
+	})
+}
+
+// FuzzTokenValid checks the IMDSv2 session token: the token issued is valid until its expiry and not at it;
+// any other string, including the issued token with one character changed (its base64url digit XOR c), is
+// never valid.
+func FuzzTokenValid(f *testing.F) {
+	ts, err := newTokenSigner()
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	exp := now.Add(time.Hour)
+	issued := ts.issue(exp)
+	f.Add("", uint8(0), byte('A'))
+	f.Add(issued, uint8(53), byte('B'))
+	f.Add(issued[:53]+"_", uint8(10), byte('-'))
+	f.Fuzz(func(t *testing.T, tok string, pos uint8, c byte) {
+		if tok != issued && ts.valid(tok, now) {
+			t.Fatalf("token %q, not issued, is valid", tok)
+		}
+		if !ts.valid(issued, now) || ts.valid(issued, exp) {
+			t.Fatal("issued token not valid before expiry, or valid at it")
+		}
+		const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		b := []byte(issued)
+		i := int(pos) % len(b)
+		b[i] = digits[strings.IndexByte(digits, b[i])^int(c&63)]
+		if string(b) != issued && ts.valid(string(b), now) {
+			t.Fatalf("issued token %q with character %d changed to %q is valid", issued, i, b[i])
 		}
 	})
 }

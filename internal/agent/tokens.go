@@ -53,7 +53,9 @@ func (t *tokenSigner) valid(tok string, now time.Time) bool {
 	if len(tok) != base64.RawURLEncoding.EncodedLen(tokenRawLen) {
 		return false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	// Strict: the last digit carries 4 unused bits, which the lenient decoder ignores, so 16 spellings of a
+	// token would all be valid.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) != tokenRawLen {
 		return false
 	}
