@@ -3,11 +3,15 @@ package sts
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/authz"
+	"github.com/persona-iam/persona/internal/awsquery"
 )
 
 // FuzzDecodeAuthorizationMessage: nothing but what EncodeAuthorizationMessage sealed decodes, and what it sealed
@@ -66,6 +70,36 @@ func FuzzCompactJSON(f *testing.F) {
 		var buf bytes.Buffer
 		if json.Compact(&buf, []byte(s)) == nil && buf.String() != c {
 			t.Fatalf("compactJSON(%q) = %q, encoding/json compacts to %q", s, c, buf.String())
+		}
+	})
+}
+
+// FuzzParseRoleARN checks the RoleArn parser of AssumeRole*: anything it refuses is the 400 ValidationError
+// "Request ARN is invalid"; anything it accepts is an IAM role ARN of a 12-digit account, without region or
+// wildcard, that the role builder spells back exactly (so the ARN names one role and nothing else).
+func FuzzParseRoleARN(f *testing.F) {
+	for _, s := range []string{"arn:aws:iam::111122223333:role/web", "arn:aws:iam::111122223333:role/a/b/web",
+		"arn:aws-cn:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/", "arn:aws:iam::111122223333:role//x",
+		"arn:aws:iam:us-east-1:111122223333:role/x", "arn:aws:iam::11112222333:role/x", "arn:aws:iam::111122223333:user/x",
+		"arn:aws:sts::111122223333:role/x", "arn:aws:iam::111122223333:role/we*b", "arn:aws:iam::*:role/x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, res, err := parseRoleARN(s)
+		if err != nil {
+			var apiErr *awsquery.Error
+			if !errors.As(err, &apiErr) || apiErr.Code != "ValidationError" || apiErr.HTTPStatus != 400 ||
+				apiErr.Message != "Request ARN is invalid" {
+				t.Fatalf("parseRoleARN(%q) error %#v", s, err)
+			}
+			return
+		}
+		if a.Service != "iam" || a.Region != "" || !arn.IsAccountID(a.AccountID) || res.Type != arn.TypeRole ||
+			res.Name == "" || strings.ContainsAny(s, "*?") {
+			t.Fatalf("parseRoleARN(%q) accepted %+v, %+v", s, a, res)
+		}
+		if back := arn.Role(a.Partition, a.AccountID, res.Path, res.Name).String(); back != s {
+			t.Fatalf("parseRoleARN(%q) = role %q at path %q, which is spelled %q", s, res.Name, res.Path, back)
 		}
 	})
 }
