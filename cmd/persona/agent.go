@@ -57,24 +57,32 @@ func agentCommand() *cobra.Command {
 			defer stop()
 			go a.Run(ctx)
 			errc := make(chan error, 2)
-			serveOn := func(addr string, h http.Handler, what string) {
+			// listen binds addr before anything is printed, so the addresses printed are the real ones (port 0
+			// included) and a client reading them finds a socket already listening.
+			listen := func(addr string, h http.Handler, what string) (string, error) {
 				ln, err := net.Listen("tcp", addr)
 				if err != nil {
-					errc <- fmt.Errorf("%s: %w", what, err)
-					return
+					return "", fmt.Errorf("%s: %w", what, err)
 				}
 				log.Info("agent listening", "endpoint", what, "addr", ln.Addr().String())
 				srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 				go func() { <-ctx.Done(); srv.Close() }()
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					errc <- err
-				}
+				go func() {
+					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						errc <- err
+					}
+				}()
+				return ln.Addr().String(), nil
 			}
 			if imdsListen != "" {
-				go serveOn(imdsListen, a.IMDSHandler(), "imds")
+				if imdsListen, err = listen(imdsListen, a.IMDSHandler(), "imds"); err != nil {
+					return err
+				}
 			}
 			if containerListen != "" {
-				go serveOn(containerListen, a.ContainerHandler(), "container+health")
+				if containerListen, err = listen(containerListen, a.ContainerHandler(), "container+health"); err != nil {
+					return err
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://%s%s\nAWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n",
 					containerListen, agent.ContainerPath, tokenFile)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,17 +97,27 @@ func TestAgentWalkthrough(t *testing.T) {
 		t.Fatalf("aws ec2 describe-iam-instance-profile-associations = %v", assoc)
 	}
 
-	imdsAddr, ctrAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	agentCmd := exec.CommandContext(ctx, bin, "agent", "--identity-file", identity, "--imds-listen", imdsAddr,
-		"--container-listen", ctrAddr, "--container-token-file", filepath.Join(dir, "container-token"))
+	agentCmd := exec.CommandContext(ctx, bin, "agent", "--identity-file", identity, "--imds-listen", "127.0.0.1:0",
+		"--container-listen", "127.0.0.1:0", "--container-token-file", filepath.Join(dir, "container-token"))
 	agentCmd.Env = workloadEnv()
 	agentCmd.Stderr = os.Stderr
+	agentOut, err := agentCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := agentCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); agentCmd.Wait() })
-	waitHealthy(t, "http://"+ctrAddr+"/healthz")
+	// Port 0: the agent prints the addresses it listens on.
+	printed := announced(t, agentOut, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	imdsAddr := strings.TrimPrefix(printed["AWS_EC2_METADATA_SERVICE_ENDPOINT"], "http://")
+	ctrURL, err := url.Parse(printed["AWS_CONTAINER_CREDENTIALS_FULL_URI"])
+	if err != nil || strings.HasSuffix(imdsAddr, ":0") || strings.HasSuffix(ctrURL.Host, ":0") {
+		t.Fatalf("agent printed %v", printed)
+	}
+	waitHealthy(t, "http://"+ctrURL.Host+"/healthz")
 
 	workload := workloadEnv("AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+imdsAddr, "AWS_ENDPOINT_URL="+vars["AWS_ENDPOINT_URL"],
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")

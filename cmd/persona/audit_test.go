@@ -35,16 +35,21 @@ type serveProc struct {
 // serveOn starts `persona serve` on dataDir with a fixed root key and waits until it answers.
 func serveOn(t *testing.T, bin, dataDir string) *serveProc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn")
+	// Port 0: serve prints the address it listens on, so no other process can take it in between.
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PERSONA_ROOT_ACCESS_KEY_ID="+crashRootKey, "PERSONA_ROOT_SECRET_ACCESS_KEY="+crashRootSecret,
 		"PERSONA_ACCOUNT_ID=111122223333")
 	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &serveProc{cmd: cmd, addr: addr}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := strings.TrimPrefix(announced(t, stdout, "AWS_ENDPOINT_URL")["AWS_ENDPOINT_URL"], "http://")
+	s := &serveProc{cmd: cmd, addr: addr}
 	for i := 0; ; i++ {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {

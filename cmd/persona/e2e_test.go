@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,14 +25,51 @@ func persona(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
+// announced reads the KEY=VALUE words a persona command prints on stdout (after an optional "export ", several
+// to a line) until it has seen every key, failing after 30 s; the rest of the output is drained. Commands listen
+// before they print, so a test that starts them on port 0 finds the real address here, and no other process can
+// take the port between choosing and listening.
+func announced(t *testing.T, stdout io.Reader, keys ...string) map[string]string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	vars := map[string]string{}
+	deadline := time.After(30 * time.Second)
+	for {
+		missing := ""
+		for _, k := range keys {
+			if _, ok := vars[k]; !ok {
+				missing = k
+			}
+		}
+		if missing == "" {
+			break
+		}
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("the command exited without printing %s; got %v", missing, vars)
+			}
+			for _, w := range strings.Fields(strings.TrimPrefix(line, "export ")) {
+				if k, v, ok := strings.Cut(w, "="); ok {
+					vars[k] = v
+				}
+			}
+		case <-deadline:
+			t.Fatalf("the command printed no %s in 30 s; got %v", missing, vars)
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	go func() {
+		for range lines {
+		}
+	}()
+	return vars
 }
 
 // startServe runs `persona serve` with a fresh data directory and returns the environment lines it printed.
