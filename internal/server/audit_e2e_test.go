@@ -219,9 +219,8 @@ func (f fakeSTS) AssumeRole(_ context.Context, in *stsapi.AssumeRoleInput) (*sts
 // TestAuditNoSecretInAnyRecord sends every kind of secret Persona handles (secret keys, session tokens, passwords,
 // MFA codes, assertions) through requests and responses, and checks none appears in any record or in the log.
 func TestAuditNoSecretInAnyRecord(t *testing.T) {
-	e := newEnv(t, sqliteStore)
 	var logBuf strings.Builder
-	e.srv.cfg.Logger = newTestLogger(&logBuf)
+	e := newEnvWith(t, sqliteStore, func(c *Config) { c.Logger = newTestLogger(&logBuf) })
 	ctx := context.Background()
 	const (
 		password = "Corr3ct-Horse-Battery-Staple!"
@@ -505,9 +504,8 @@ func TestGetAccessKeyLastUsedFromActivity(t *testing.T) {
 
 // TestAuditRetentionPrunes checks records older than the retention are deleted and newer ones kept.
 func TestAuditRetentionPrunes(t *testing.T) {
-	e := newEnv(t, sqliteStore)
+	e := newEnvWith(t, sqliteStore, func(c *Config) { c.AuditRetention = 24 * time.Hour })
 	ctx := context.Background()
-	e.srv.cfg.AuditRetention = 24 * time.Hour
 	old, err := audit.Build(audit.Event{Time: time.Now().Add(-48 * time.Hour), Source: audit.SourceIAM, Action: "GetRole",
 		Identity: &audit.UserIdentity{Type: "Root", AccountID: testAccount}})
 	if err != nil {

@@ -64,6 +64,13 @@ var backends = map[string]backend{"sqlite": sqliteStore, "postgres": postgresSto
 
 func newEnv(t *testing.T, open backend) *env {
 	t.Helper()
+	return newEnvWith(t, open, nil)
+}
+
+// newEnvWith is newEnv with configure applied to the server's Config before the server starts: changing the Config
+// of a running server races with its background work (the race detector caught TestAuditRetentionPrunes doing so).
+func newEnvWith(t *testing.T, open backend, configure func(*Config)) *env {
+	t.Helper()
 	st := open(t)
 	box, err := secrets.NewBox(bytes.Repeat([]byte{1}, secrets.KeySize))
 	if err != nil {
@@ -74,7 +81,11 @@ func newEnv(t *testing.T, open backend) *env {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond})
+	cfg := Config{Store: st, Box: box, WatchInterval: 50 * time.Millisecond}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	go srv.Run(ctx)
 	hs := httptest.NewServer(srv)
