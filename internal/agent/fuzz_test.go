@@ -2,12 +2,18 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/persona-iam/persona/internal/secrets"
 )
 
 // FuzzParseTTL: a TTL is accepted exactly when it is the decimal form of an integer in [1, 21600] without sign,
@@ -100,6 +106,46 @@ func FuzzTokenValid(f *testing.F) {
 		b[i] = digits[strings.IndexByte(digits, b[i])^int(c&63)]
 		if string(b) != issued && ts.valid(string(b), now) {
 			t.Fatalf("issued token %q with character %d changed to %q is valid", issued, i, b[i])
+		}
+	})
+}
+
+// FuzzLoadIdentityFile checks the identity file reader: any file content either fails or gives an identity with an
+// instance id and a secret; an identity written by MarshalJSON reads back equal, secret included.
+func FuzzLoadIdentityFile(f *testing.F) {
+	f.Add([]byte(`{"InstanceId":"i-0123456789abcdef0","InstanceSecret":"s3cr3t","Endpoint":"http://127.0.0.1:7474","Region":"us-east-1"}`),
+		"i-0123456789abcdef0", "s3cr3t", "http://127.0.0.1:7474")
+	f.Add([]byte(`{"InstanceId":""}`), "", "", "")
+	f.Add([]byte(`{"instanceid":"i-1","instancesecret":"x"}`), "i-\u00e9", "\x00", "\xff")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content []byte, id, secret, endpoint string) {
+		path := filepath.Join(dir, "identity.json")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := LoadIdentityFile(path); err == nil && (got.InstanceID == "" || got.Secret == "") {
+			t.Fatalf("LoadIdentityFile(%q) = %+v without an instance id or secret", content, got)
+		}
+		if !utf8.ValidString(id + secret + endpoint) {
+			return // encoding/json writes U+FFFD for invalid UTF-8
+		}
+		want := IdentityFile{InstanceID: id, Secret: secrets.Secret(secret), Endpoint: endpoint, Region: "us-east-1"}
+		b, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadIdentityFile(path)
+		if id == "" || secret == "" {
+			if err == nil {
+				t.Fatalf("identity without an instance id or secret loaded: %+v", got)
+			}
+			return
+		}
+		if err != nil || *got != want {
+			t.Fatalf("LoadIdentityFile of %s = %+v, %v; want %+v", b, got, err, want)
 		}
 	})
 }
