@@ -126,7 +126,7 @@ func FuzzLoadIdentityFile(f *testing.F) {
 		if got, err := LoadIdentityFile(path); err == nil && (got.InstanceID == "" || got.Secret == "") {
 			t.Fatalf("LoadIdentityFile(%q) = %+v without an instance id or secret", content, got)
 		}
-		if !utf8.ValidString(id + secret + endpoint) {
+		if !utf8.ValidString(id) || !utf8.ValidString(secret) || !utf8.ValidString(endpoint) {
 			return // encoding/json writes U+FFFD for invalid UTF-8
 		}
 		want := IdentityFile{InstanceID: id, Secret: secrets.Secret(secret), Endpoint: endpoint, Region: "us-east-1"}
