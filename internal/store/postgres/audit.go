@@ -127,10 +127,19 @@ func (s *Store) LookupAudit(ctx context.Context, q store.AuditQuery) ([]store.Au
 	start, end := auditrow.Bounds(q)
 	var rows pgx.Rows
 	var err error
-	switch q.Attribute {
-	case "":
+	column, value, match, filtered := auditrow.FilterColumn(q.Attribute, q.Value)
+	if filtered && !match {
+		return nil, "", nil
+	}
+	switch {
+	case filtered:
+		// The column is one of FilterColumn's fixed names, never the caller's text.
+		rows, err = s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_events e
+			WHERE e.account = $1 AND e.time >= $2 AND e.time <= $3 AND (e.time, e.seq) < ($4, $5) AND e.`+column+` = $6
+			ORDER BY e.time DESC, e.seq DESC LIMIT $7`, auditrow.Clean(q.Account), start, end, curT, curS, value, q.Max+1)
+	case q.Attribute == "":
 		rows, err = s.pool.Query(ctx, lookupAllSQL, auditrow.Clean(q.Account), start, end, curT, curS, q.Max+1)
-	case store.AuditEventID:
+	case q.Attribute == store.AuditEventID:
 		rows, err = s.pool.Query(ctx, lookupEventIDSQL, auditrow.Clean(q.Account), start, end, curT, curS,
 			auditrow.Clean(q.Value), q.Max+1)
 	default:

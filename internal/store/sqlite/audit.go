@@ -119,10 +119,19 @@ func (s *Store) LookupAudit(ctx context.Context, q store.AuditQuery) ([]store.Au
 	start, end := auditrow.Bounds(q)
 	var rows *sql.Rows
 	var err error
-	switch q.Attribute {
-	case "":
+	column, value, match, filtered := auditrow.FilterColumn(q.Attribute, q.Value)
+	if filtered && !match {
+		return nil, "", nil
+	}
+	switch {
+	case filtered:
+		// The column is one of FilterColumn's fixed names, never the caller's text.
+		rows, err = s.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events e
+			WHERE e.account = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?) AND e.`+column+` = ?
+			ORDER BY e.time DESC, e.seq DESC LIMIT ?`, auditrow.Clean(q.Account), start, end, curT, curS, value, q.Max+1)
+	case q.Attribute == "":
 		rows, err = s.r.QueryContext(ctx, lookupAllSQL, auditrow.Clean(q.Account), start, end, curT, curS, q.Max+1)
-	case store.AuditEventID:
+	case q.Attribute == store.AuditEventID:
 		rows, err = s.r.QueryContext(ctx, lookupEventIDSQL, auditrow.Clean(q.Account), auditrow.Clean(q.Value),
 			start, end, curT, curS, q.Max+1)
 	default:
