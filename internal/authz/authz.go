@@ -350,6 +350,13 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 			m["ec2:SourceInstanceARN"] = []string{"arn:aws:ec2:" + r.Region + ":" + p.Account + ":instance/" + s.SessionName}
 		}
 		for k, v := range s.Tags {
+			// A session tag replaces the role's (or user's) tag of the same key, and IAM compares tag keys without
+			// regard to case: PROJECT=beta must not leave project=alpha beside it (the context would then hold both).
+			for mk := range m {
+				if len(mk) == len("aws:PrincipalTag/")+len(k) && strings.EqualFold(mk, "aws:PrincipalTag/"+k) {
+					delete(m, mk)
+				}
+			}
 			m["aws:PrincipalTag/"+k] = []string{v}
 		}
 	}
