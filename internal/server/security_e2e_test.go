@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/saml/samltest"
+	"github.com/persona-iam/persona/internal/store/sqlite"
 )
 
 const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -576,5 +578,32 @@ func TestAttackSessionTagKeepsRoleTagByCase(t *testing.T) {
 		if err == nil {
 			t.Errorf("session tag %s=beta: the session still has the role's project=alpha", key)
 		}
+	}
+}
+
+// BenchmarkAttackManyEC2Filters: DescribeIamInstanceProfileAssociations with thousands of filters, sent by a caller
+// with no permission at all (the filters are read before the call is authorized, which then fails). The cost must
+// grow linearly with the number of filters: compare the two cases' ns/op.
+func BenchmarkAttackManyEC2Filters(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), b.TempDir()+"/persona.db", sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(Config{Store: st})
+	for _, n := range []int{10, 4990} {
+		form := map[string][]string{}
+		for i := 1; i <= n; i++ {
+			form["Filter."+strconv.Itoa(i)+".Name"] = []string{"instance-id"}
+			form["Filter."+strconv.Itoa(i)+".Value.1"] = []string{"i-0"}
+		}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.ec2Call(context.Background(), "DescribeIamInstanceProfileAssociations", form, "id"); err == nil {
+					b.Fatal("an unauthenticated call succeeded")
+				}
+			}
+		})
 	}
 }
