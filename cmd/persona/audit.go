@@ -10,6 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/persona-iam/persona/internal/audit"
+	"github.com/persona-iam/persona/internal/authz"
+	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
+	"github.com/persona-iam/persona/internal/awsquery/iamapi"
+	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/store"
 )
 
@@ -144,4 +148,74 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (90m, 24h, 30d)", s)
 	}
 	return d, nil
+}
+
+func policyGenerateCommand() *cobra.Command {
+	var c serveConfig
+	var principal, since, until string
+	var unused bool
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write the least-privilege policy for what a principal was seen doing (from the audit trail)",
+		Example: `  persona policy generate --principal arn:aws:iam::111122223333:role/app --since 30d > app-policy.json
+  aws iam put-role-policy --role-name app --policy-name observed --policy-document file://app-policy.json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			from, err := parseWhen(since, now)
+			if err != nil {
+				return fmt.Errorf("--since: %w", err)
+			}
+			to := now
+			if until != "" {
+				if to, err = parseWhen(until, now); err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+			}
+			st, log, _, err := openTrail(cmd, c, "-")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			gen, err := audit.Generate(cmd.Context(), log, st, audit.GenerateOptions{Principal: principal, Since: from, Until: to})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), gen.Policy)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d actions from %d records of %s", len(gen.Actions), gen.Records, principal)
+			if len(gen.Denied) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "; tried and denied (not granted): %s", strings.Join(gen.Denied, ", "))
+			}
+			fmt.Fprintln(cmd.ErrOrStderr())
+			if unused {
+				list, err := audit.Unused(cmd.Context(), authz.New(st), principal, gen.Actions, actionCatalog())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "granted on every resource but not used (%d): %s\n", len(list), strings.Join(list, ", "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&unused, "unused", false, "also report the actions the principal's policies grant on every resource that it did not use")
+	storeFlags(cmd, &c)
+	cmd.Flags().StringVar(&principal, "principal", "", "ARN of the user, role or role session")
+	cmd.Flags().StringVar(&since, "since", "30d", "start: a duration back from now (30d, 24h) or an RFC 3339 time")
+	cmd.Flags().StringVar(&until, "until", "", "end (default now)")
+	cmd.MarkFlagRequired("principal")
+	return cmd
+}
+
+// actionCatalog is every action of the services Persona serves, for the unused-permissions report.
+func actionCatalog() []string {
+	var out []string
+	for op := range iamapi.Operations {
+		out = append(out, "iam:"+op)
+	}
+	for op := range stsapi.Operations {
+		out = append(out, "sts:"+op)
+	}
+	for op := range orgsapi.Operations {
+		out = append(out, "organizations:"+op)
+	}
+	return append(out, "cloudtrail:LookupEvents")
 }

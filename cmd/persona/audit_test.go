@@ -269,3 +269,109 @@ func TestAuditTail(t *testing.T) {
 		t.Errorf("tail printed %v, want tail-1,tail-2 in order", got)
 	}
 }
+
+// TestPolicyGenerate writes a user's policy from its activity with `persona policy generate`, after a graceful
+// stop (which must write the queued records of reads and denials first).
+func TestPolicyGenerate(t *testing.T) {
+	bin := persona(t)
+	dataDir := t.TempDir()
+	srv := serveOn(t, bin, dataDir)
+	ctx := context.Background()
+	root := srv.iam()
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.addr), RetryMaxAttempts: 1,
+		HTTPClient:  &http.Client{Transport: &http.Transport{}},
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")})
+	if _, err := alice.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String("{}")}); err == nil {
+		t.Fatal("alice may create roles")
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+
+	cmd := exec.Command(bin, "policy", "generate", "--data-dir", dataDir, "--principal", "arn:aws:iam::111122223333:user/alice", "--since", "1h")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("policy generate: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Statement []struct{ Action, Resource []string }
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, s := range doc.Statement {
+		for _, a := range s.Action {
+			got[a] = strings.Join(s.Resource, ",")
+		}
+	}
+	want := map[string]string{"iam:GetUser": "arn:aws:iam::111122223333:user/alice", "iam:ListRoles": "*"}
+	if fmt.Sprint(want) != fmt.Sprint(got) {
+		t.Errorf("generated %v, want %v\n%s", got, want, out)
+	}
+	if !strings.Contains(stderr.String(), "tried and denied (not granted): iam:CreateRole") {
+		t.Errorf("report = %q, want the denied CreateRole listed", stderr.String())
+	}
+
+	// Granted but unused: alice may Get* and List* everything and used GetUser and ListRoles.
+	cmd = exec.Command(bin, "policy", "generate", "--data-dir", dataDir, "--principal", "arn:aws:iam::111122223333:user/alice", "--since", "1h", "--unused")
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	if _, err := cmd.Output(); err != nil {
+		t.Fatalf("policy generate --unused: %v\n%s", err, stderr.String())
+	}
+	_, report, ok := strings.Cut(stderr.String(), "granted on every resource but not used")
+	if !ok {
+		t.Fatalf("no unused report in %q", stderr.String())
+	}
+	unused := map[string]bool{}
+	_, list, _ := strings.Cut(report, ": ")
+	for _, a := range strings.Split(strings.TrimSpace(list), ", ") {
+		unused[a] = true
+	}
+	for a, want := range map[string]bool{"iam:GetRole": true, "iam:ListUsers": true, "iam:GetUser": false, "iam:ListRoles": false,
+		"iam:CreateRole": false, "sts:AssumeRole": false, "iam:DeleteUser": false} {
+		if unused[a] != want {
+			t.Errorf("%s unused = %v, want %v (report %q)", a, unused[a], want, report)
+		}
+	}
+}
+
+// TestParseDuration pins the durations --since and --audit-retention take.
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90d", 90 * 24 * time.Hour, true}, {"0", 0, true}, {"0d", 0, true}, {"2160h", 2160 * time.Hour, true},
+		{"90m", 90 * time.Minute, true}, {"-1h", 0, false}, {"-1d", 0, false}, {"1.5d", 0, false}, {"d", 0, false},
+		{"forever", 0, false}, {"99999999d", 0, false},
+	} {
+		got, err := parseDuration(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := exec.Command(persona(t), "serve", "--audit-retention", "forever", "--data-dir", t.TempDir()).CombinedOutput(); err == nil {
+		t.Error("serve accepted --audit-retention forever")
+	}
+}

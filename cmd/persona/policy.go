@@ -17,7 +17,7 @@ func policyCommand() *cobra.Command {
 		Use:   "policy",
 		Short: "Validate and simulate IAM policies offline",
 	}
-	cmd.AddCommand(policyValidateCommand(), policySimulateCommand())
+	cmd.AddCommand(policyValidateCommand(), policySimulateCommand(), policyGenerateCommand())
 	return cmd
 }
 

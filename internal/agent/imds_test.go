@@ -79,6 +79,7 @@ func TestIMDSErrors(t *testing.T) {
 		{"TokenTTLSigned", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "+60"}, 400},
 		{"TokenTTLNegative", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "-1"}, 400},
 		{"TokenThroughProxy", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60", "X-Forwarded-For": "203.0.113.9"}, 403},
+		{"TokenUsedThroughProxy", "GET", creds, map[string]string{TokenHeader: good, "X-Forwarded-For": "203.0.113.9"}, 403},
 		{"TokenByGET", "GET", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60"}, 405},
 		{"TokenByPOST", "POST", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60"}, 405},
 		{"MetadataByPUT", "PUT", creds, map[string]string{TokenHeader: good}, 405},
@@ -241,5 +242,8 @@ func TestIMDSRoleNotTrusted(t *testing.T) {
 	}
 	if status, _, _ := do(t, "GET", hs.URL+"/latest/meta-data/iam/security-credentials/web-role", nil); status != 404 {
 		t.Fatalf("credentials = %d, want 404", status)
+	}
+	if h := a.Health(); h.Status != "unavailable" || !strings.Contains(h.LastError, "AssumeRoleUnauthorizedAccess") {
+		t.Fatalf("health = %+v", h)
 	}
 }

@@ -44,6 +44,23 @@ func PendingFrom(ctx context.Context) *Pending {
 	return p
 }
 
+// PendingFor returns the pending record in ctx when the request being answered is a call to the service whose
+// eventSource is source, else nil. A service's write path asks for its own requests' records only: a write it
+// makes on behalf of another service's call (IAM recording a used MFA code while STS answers AssumeRole) must
+// not commit that call's record before the call has succeeded.
+func PendingFor(ctx context.Context, source string) *Pending {
+	p := PendingFrom(ctx)
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ev.Source != source {
+		return nil
+	}
+	return p
+}
+
 // Update lets the server complete the event (principal, parameters, resources) before the operation runs.
 func (p *Pending) Update(fn func(ev *Event)) {
 	if p == nil {

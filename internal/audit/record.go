@@ -35,6 +35,10 @@ const (
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 const EventVersion = "1.08"
 
+// MaxRecordBytes is the largest record Build writes in full: CloudTrail's maximum event size.
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+const MaxRecordBytes = 256 << 10
+
 // Record is one CloudTrail record, with CloudTrail's JSON member names and order.
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 type Record struct {
@@ -170,6 +174,12 @@ func Build(ev Event) (store.AuditRecord, error) {
 		return store.AuditRecord{}, errors.New("audit: event has no recipient account")
 	}
 	data, err := json.Marshal(rec)
+	if err == nil && len(data) > MaxRecordBytes {
+		// CloudTrail's events are at most 256 KB; a larger one (a caller can send up to a megabyte of
+		// parameters) keeps everything but its parameters and response, so one request cannot bloat the trail.
+		rec.RequestParameters, rec.ResponseElements = map[string]any{"omitted": "too large"}, nil
+		data, err = json.Marshal(rec)
+	}
 	if err != nil {
 		// Redact normalized every value, so this is a bug; fail rather than write a partial record.
 		return store.AuditRecord{}, fmt.Errorf("audit: encode record: %w", err)
@@ -287,8 +297,13 @@ func identity(ev Event) UserIdentity {
 			ctx.SessionIssuer = &SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN,
 				AccountID: p.Account, UserName: lastSegment(s.RoleARN, p.Name)}
 		case authz.FederatedUser:
-			ctx.SessionIssuer = &SessionIssuer{Type: "IAMUser", PrincipalID: s.RoleID, ARN: s.RoleARN,
-				AccountID: p.Account, UserName: lastSegment(s.RoleARN, "")}
+			// authn names the IAM user behind a federated user in SourceARN/SourceID.
+			issuerARN, issuerID := s.SourceARN, s.SourceID
+			if issuerARN == "" {
+				issuerARN, issuerID = s.RoleARN, s.RoleID
+			}
+			ctx.SessionIssuer = &SessionIssuer{Type: "IAMUser", PrincipalID: issuerID, ARN: issuerARN,
+				AccountID: p.Account, UserName: lastSegment(issuerARN, "")}
 		}
 		id.SessionContext = ctx
 	}

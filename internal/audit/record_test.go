@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,5 +261,24 @@ func TestReadOnlyAction(t *testing.T) {
 				t.Errorf("ReadOnlyAction(%q) = %v, want %v", tc.action, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestBuildOmitsOversizedParameters pins that a record over CloudTrail's 256 KB keeps everything but its
+// parameters and response.
+func TestBuildOmitsOversizedParameters(t *testing.T) {
+	ev := Event{Time: time.Now(), Identity: &UserIdentity{Type: "Root", AccountID: "123456789012"},
+		Source: SourceIAM, Action: "CreateRole", ErrorCode: "ValidationError",
+		Params: map[string]any{"roleName": strings.Repeat("x", 300<<10)}}
+	row, err := Build(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(row.Data) > MaxRecordBytes {
+		t.Errorf("record of %d bytes", len(row.Data))
+	}
+	var rec Record
+	if err := json.Unmarshal(row.Data, &rec); err != nil || rec.RequestParameters["omitted"] != "too large" || rec.ErrorCode != "ValidationError" {
+		t.Errorf("record = %+v (%v)", rec, err)
 	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// Tokens is the session-token key ring that opens temporary credentials; without it every request carrying
 	// X-Amz-Security-Token is refused.
 	Tokens *token.Ring
+	// RefreshTokens, when set, reloads the ring on demand when a token does not open (the key that sealed it may
+	// be newer than this node's copy); it reports whether it reloaded.
+	RefreshTokens func(ctx context.Context) bool
 }
 
 // Authenticator verifies requests. It caches each access key's opened secret and principal until the store
@@ -78,7 +81,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, body 
 		return nil, "", err
 	}
 	if req.SecurityToken != "" {
-		return a.authenticateSession(r, req, body)
+		return a.authenticateSession(ctx, r, req, body)
 	}
 	k, err := a.key(ctx, req.Credential.AccessKeyID)
 	if err != nil {

@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,11 +17,14 @@ import (
 // InvalidClientTokenId; an authentic token past its expiration is ExpiredToken, as AWS answers
 // (https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html). Only then is the signature checked,
 // with the secret derived from the token.
-func (a *Authenticator) authenticateSession(r *http.Request, req *sigv4.Request, body []byte) (*authz.Principal, string, error) {
+func (a *Authenticator) authenticateSession(ctx context.Context, r *http.Request, req *sigv4.Request, body []byte) (*authz.Principal, string, error) {
 	if a.cfg.Tokens == nil {
 		return nil, "", sigv4.InvalidClientTokenID()
 	}
 	sess, secret, err := a.cfg.Tokens.Credentials(req.SecurityToken, req.Credential.AccessKeyID, a.cfg.Now())
+	if errors.Is(err, token.ErrInvalid) && a.cfg.RefreshTokens != nil && a.cfg.RefreshTokens(ctx) {
+		sess, secret, err = a.cfg.Tokens.Credentials(req.SecurityToken, req.Credential.AccessKeyID, a.cfg.Now())
+	}
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		return nil, "", sigv4.ExpiredToken()
@@ -84,7 +88,7 @@ func SessionPrincipal(s *token.Session, partition string) (*authz.Principal, err
 	}
 	p := &authz.Principal{Account: s.Account, AccessKeyID: s.AccessKeyID, Session: as}
 	switch s.Kind {
-	case token.KindAssumeRole, token.KindWebIdentity, token.KindSAML:
+	case token.KindAssumeRole, token.KindWebIdentity, token.KindSAML, token.KindInstanceProfile:
 		if res.Type != arn.TypeRole {
 			return nil, fmt.Errorf("authn: role session names %s", s.PrincipalARN)
 		}

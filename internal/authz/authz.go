@@ -27,6 +27,9 @@ type DeniedError struct {
 	Reason policy.Reason
 	// Matched are the statements that denied explicitly (none for an implicit deny).
 	Matched []policy.StatementRef
+	// Shown, when set, names the resource in the message instead of Resource: IAM names an existing user, group or
+	// role it manages as "user NAME" and a managed policy as "policy ARN".
+	Shown string
 }
 
 // Error returns AWS's AccessDenied message: "User: ARN is not authorized to perform: ACTION on resource: RESOURCE
@@ -34,7 +37,9 @@ type DeniedError struct {
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 func (e *DeniedError) Error() string {
 	msg := "User: " + e.PrincipalARN + " is not authorized to perform: " + e.Action
-	if e.Resource != "" && e.Resource != "*" {
+	if e.Shown != "" {
+		msg += " on resource: " + e.Shown
+	} else if e.Resource != "" && e.Resource != "*" {
 		msg += " on resource: " + e.Resource
 	}
 	if suffix := e.Reason.Message(e.Action); suffix != "" {
@@ -155,6 +160,43 @@ func (a *Authorizer) Authorize(ctx context.Context, action, resource string, ext
 func (a *Authorizer) AuthorizeWithPolicy(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
 	return a.authorize(ctx, action, resource, resourcePolicy, extra)
 }
+
+// ResourcePolicyAllows reports whether the resource-based policy rp itself allows the principal in ctx to perform
+// action on resource, by naming it, its role or its account, whatever the principal's own policies say. A role's
+// trust policy must always allow the caller, even in the role's own account, where an identity-based allow alone
+// would otherwise suffice: role trust policies are an exception to the same-account rule.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+func (a *Authorizer) ResourcePolicyAllows(ctx context.Context, action, resource string, rp *policy.Policy, extra map[string][]string) (bool, error) {
+	p := PrincipalFrom(ctx)
+	if p == nil || rp == nil {
+		return false, nil
+	}
+	allowAll, err := a.Compile(allowAllPolicy, policy.KindIdentity, "resource-policy-check")
+	if err != nil {
+		return false, err
+	}
+	var tags map[string]string
+	if p.Type != Root {
+		set, err := a.principalSet(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if set.missing || !sameEntity(p, set.id) {
+			return false, nil
+		}
+		tags = set.tags // the caller's aws:PrincipalTag/… keys, which trust policies often test
+	}
+	// Evaluated as a cross-account request with an identity side that allows everything, the decision is the
+	// resource policy's alone, at any strength of principal match (the caller, its role, its account).
+	res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: rp}, &policy.Request{
+		Principal: caller(p), Action: action, Resource: resource, ResourceAccount: crossAccountProbe,
+		Context: condition.NewMapContext(contextKeys(ctx, p, tags, extra)),
+	})
+	return res.Decision == policy.Allow, nil
+}
+
+// crossAccountProbe is a resource account no principal belongs to.
+const crossAccountProbe = "resource-policy-only"
 
 func (a *Authorizer) authorize(ctx context.Context, action, resource string, resourcePolicy *policy.Policy, extra map[string][]string) error {
 	p := PrincipalFrom(ctx)
@@ -301,6 +343,11 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		}
 		if s.RoleARN != "" {
 			m["aws:PrincipalArn"] = []string{s.RoleARN}
+		}
+		if s.Kind == "InstanceProfile" {
+			// Instance profile credentials name their instance, whose id is the session name.
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2sourceinstancearn
+			m["ec2:SourceInstanceARN"] = []string{"arn:aws:ec2:" + r.Region + ":" + p.Account + ":instance/" + s.SessionName}
 		}
 		for k, v := range s.Tags {
 			// A session tag replaces the role's (or user's) tag of the same key, and IAM compares tag keys without

@@ -36,9 +36,9 @@ const (
 	awsManagedPolicyARNPrefixPattern = ":iam::aws:policy/"
 )
 
-// Kinds of the identity-provider records (kept by the federation part of IAM), counted as GetAccountSummary's
+// The identity-provider kinds, counted as GetAccountSummary's
 // Providers.
-var providerKinds = []store.Kind{"oidc-provider", "saml-provider"}
+var providerKinds = []store.Kind{store.KindOIDCProvider, store.KindSAMLProvider}
 
 // GetAccountSummary reports the account's IAM entity counts and quotas.
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
@@ -267,6 +267,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 		return nil, err
 	}
 	if err := s.authorize(ctx, "GetAccountAuthorizationDetails", "*", nil); err != nil {
+		return nil, err
+	}
+	if ctx, err = s.withBoundaryCounts(ctx, p.Account); err != nil { // once, not per policy listed
 		return nil, err
 	}
 	want := map[iamapi.EntityType]bool{}
@@ -549,7 +552,7 @@ func (s *Service) GetCredentialReport(ctx context.Context, in *iamapi.GetCredent
 	var r store.CredentialReport
 	if _, err := load(ctx, s.store, store.KindCredentialReport, p.Account, credentialReportKey, &r); err != nil {
 		if isNotFound(err) {
-			return nil, iamapi.ReportNotPresent("Unknown")
+			return nil, iamapi.ReportNotPresent("No credential report exists for this account. Generate one with GenerateCredentialReport.")
 		}
 		return nil, err
 	}

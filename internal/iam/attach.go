@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +50,10 @@ func (s *Service) loadEntityWith(ctx context.Context, r store.Reader, kind, acti
 	_, err = load(ctx, r, entityKinds[kind], p.Account, name, &v)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, arn.IAM(s.partition, p.Account, kind, "/", name).String(), extra); err != nil {
-			return nil, err
+			if showsARN(action) {
+				return nil, err
+			}
+			return nil, shown(err, kind, name)
 		}
 		return nil, iamapi.NoSuchEntity("The %s with name %s cannot be found.", kind, name)
 	}
@@ -62,7 +66,10 @@ func (s *Service) loadEntityWith(ctx context.Context, r store.Reader, kind, acti
 		keys = mergeKeys(keys, map[string][]string{"iam:PermissionsBoundary": {v.PermissionsBoundary}})
 	}
 	if err := s.authorize(ctx, action, e.arn, keys); err != nil {
-		return nil, err
+		if showsARN(action) {
+			return nil, err
+		}
+		return nil, shown(err, kind, e.name)
 	}
 	return e, nil
 }
@@ -185,8 +192,9 @@ func (s *Service) putInline(ctx context.Context, kind, action, name, policyName,
 				total += nonSpaceRunes(ip.Document) + utf8.RuneCountInString(ip.Name)
 			}
 		}
-		if quota, limit := inlineLimit(kind); total > limit {
-			return iamapi.LimitExceeded("Maximum policy size of %d bytes exceeded for %s %s (quota %s).", limit, kind, e.name, quota)
+		if _, limit := inlineLimit(kind); total > limit {
+			// AWS's wording, without the quota's name: "Maximum policy size of 10240 bytes exceeded for role R".
+			return iamapi.LimitExceeded("Maximum policy size of %d bytes exceeded for %s %s", limit, kind, e.name)
 		}
 		ip := store.InlinePolicy{Name: policyName, Document: doc}
 		key := inlineKey(kind, e.name, policyName)
@@ -400,7 +408,7 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *iamapi.ListEnti
 		return nil, err
 	}
 	if err := s.authorize(ctx, "ListEntitiesForPolicy", in.PolicyArn, nil); err != nil {
-		return nil, err
+		return nil, shown(err, "policy", in.PolicyArn)
 	}
 	if _, err := s.managedPolicyDoc(ctx, s.store, p.Account, in.PolicyArn); err != nil {
 		if isNotFound(err) {
@@ -408,25 +416,32 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *iamapi.ListEnti
 		}
 		return nil, err
 	}
-	filter := strings.ToLower(string(in.EntityFilter))
-	list, next, err := pageOf(ctx, s.store, store.KindAttachmentByPolicy, p.Account, in.PolicyArn+"|", in.Marker, maxItems(in.MaxItems), func(a *store.Attachment) bool {
-		return filter == "" || filter == a.PrincipalType
-	})
+	// EntityFilter's LocalManagedPolicy and AWSManagedPolicy name no principal kind: they keep every principal.
+	kind := map[string]string{"User": "user", "Group": "group", "Role": "role"}[string(in.EntityFilter)]
+	list, err := entitiesForPolicy(ctx, s.store, p.Account, in.PolicyArn, string(in.PolicyUsageFilter), kind, pathOrRoot(in.PathPrefix))
 	if err != nil {
 		return nil, err
 	}
+	if in.Marker != "" {
+		i := sort.Search(len(list), func(i int) bool { return list[i].key > in.Marker })
+		list = list[i:]
+	}
 	out := &iamapi.ListEntitiesForPolicyOutput{
 		PolicyGroups: []iamapi.PolicyGroup{}, PolicyUsers: []iamapi.PolicyUser{}, PolicyRoles: []iamapi.PolicyRole{},
-		IsTruncated: ptr(next != ""), Marker: next,
+		IsTruncated: ptr(false),
 	}
-	for _, a := range list {
-		switch a.PrincipalType {
+	for i, e := range list {
+		if i == maxItems(in.MaxItems) {
+			out.IsTruncated, out.Marker = ptr(true), list[i-1].key
+			break
+		}
+		switch e.kind {
 		case "user":
-			out.PolicyUsers = append(out.PolicyUsers, iamapi.PolicyUser{UserName: a.PrincipalName, UserId: a.PrincipalID})
+			out.PolicyUsers = append(out.PolicyUsers, iamapi.PolicyUser{UserName: e.name, UserId: e.id})
 		case "group":
-			out.PolicyGroups = append(out.PolicyGroups, iamapi.PolicyGroup{GroupName: a.PrincipalName, GroupId: a.PrincipalID})
+			out.PolicyGroups = append(out.PolicyGroups, iamapi.PolicyGroup{GroupName: e.name, GroupId: e.id})
 		case "role":
-			out.PolicyRoles = append(out.PolicyRoles, iamapi.PolicyRole{RoleName: a.PrincipalName, RoleId: a.PrincipalID})
+			out.PolicyRoles = append(out.PolicyRoles, iamapi.PolicyRole{RoleName: e.name, RoleId: e.id})
 		}
 	}
 	return out, nil

@@ -11,5 +11,5 @@ import (
 // output, so fn is called there, after the operation's writes succeeded. CloudTrail shows the output of the
 // calls that create an entity; the others' responseElements are null.
 func respondWith(ctx context.Context, fn func() any) {
-	audit.PendingFrom(ctx).RespondWith(fn)
+	audit.PendingFor(ctx, audit.SourceIAM).RespondWith(fn)
 }

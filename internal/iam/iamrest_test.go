@@ -1,7 +1,10 @@
 package iam
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,8 +12,11 @@ import (
 
 	"github.com/pquerna/otp/hotp"
 
+	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
+	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/store/sqlite"
 )
 
 func TestHashPasswordRoundTrip(t *testing.T) {
@@ -266,4 +272,98 @@ func BenchmarkVerifyWindow(b *testing.B) {
 			b.Fatal("no match")
 		}
 	}
+}
+
+// TestVerifyMFAThrottle pins the brute-force guard: after five wrong codes even the right one is refused until
+// the lockout passes, and a success clears the count.
+func TestVerifyMFAThrottle(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/p.db", sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	box, err := secrets.NewBox(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	s := New(Config{Store: st, Box: box, Authz: authz.New(st), Now: func() time.Time { return clock }})
+	const account, serial = "111122223333", "arn:aws:iam::111122223333:mfa/phone"
+	d := store.MFADevice{Name: "phone", Path: "/", Serial: serial, Seed: box.Seal([]byte(testSeed), []byte(serial)), User: "alice", Enabled: clock}
+	if err := st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		return create(ctx, tx, store.KindMFADevice, account, d.Name, d.Serial, &d)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	codeNow := func() string { return codeAt(t, step(clock)) }
+	wrong := func() string {
+		c := []byte(codeNow())
+		c[0] = '0' + (c[0]-'0'+1)%10
+		return string(c)
+	}
+	if err := s.VerifyMFA(ctx, account, "alice", serial, codeNow()); err != nil {
+		t.Fatalf("right code: %v", err)
+	}
+	clock = clock.Add(totpPeriod * time.Second)
+	for i := 0; i < mfaFreeFailures+1; i++ {
+		if err := s.VerifyMFA(ctx, account, "alice", serial, wrong()); err != ErrMFAFailed {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	if err := s.VerifyMFA(ctx, account, "alice", serial, codeNow()); err != ErrMFAFailed {
+		t.Fatalf("the right code during the lockout: %v, want ErrMFAFailed", err)
+	}
+	clock = clock.Add(mfaLockoutStep + time.Second)
+	if err := s.VerifyMFA(ctx, account, "alice", serial, codeNow()); err != nil {
+		t.Fatalf("the right code after the lockout: %v", err)
+	}
+	var after store.MFADevice
+	if _, err := load(ctx, st, store.KindMFADevice, account, "phone", &after); err != nil || after.FailedAttempts != 0 {
+		t.Errorf("after a success: %+v, %v; want the count cleared", after, err)
+	}
+	if bytes.Contains(mustJSON(t, after), []byte(testSeed)) {
+		t.Error("the seed is stored in plain text")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzPageTagsMarker checks that any marker either is refused or yields a page within the tags, no larger than
+// asked, whose next marker continues right after it.
+func FuzzPageTagsMarker(f *testing.F) {
+	f.Add("2", int32(2), 5)
+	f.Add("-1", int32(0), 0)
+	f.Add("99999999999999999999", int32(1), 50)
+	f.Fuzz(func(t *testing.T, marker string, max int32, n int) {
+		if n < 0 || n > 50 {
+			return
+		}
+		tags := make([]store.Tag, n)
+		for i := range tags {
+			tags[i] = store.Tag{Key: strconv.Itoa(i)}
+		}
+		page, trunc, next, err := pageTags(tags, marker, &max)
+		if err != nil {
+			return
+		}
+		if len(page) > maxItems(&max) {
+			t.Fatalf("page of %d, max %d", len(page), maxItems(&max))
+		}
+		if *trunc != (next != "") {
+			t.Fatalf("IsTruncated %v with marker %q", *trunc, next)
+		}
+		if len(page) > 0 && next != "" {
+			last, _ := strconv.Atoi(page[len(page)-1].Key)
+			if next != strconv.Itoa(last+1) {
+				t.Fatalf("next marker %q after key %d", next, last)
+			}
+		}
+	})
 }

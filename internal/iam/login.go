@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -565,4 +566,67 @@ func renameUserCredentials(ctx context.Context, tx store.Tx, account, oldName, n
 		return err
 	}
 	return renameUserMFA(ctx, tx, account, oldName, newName)
+}
+
+// PasswordCheck is the outcome of a successful VerifyPassword.
+type PasswordCheck struct {
+	// ResetRequired reports that the user must set a new password before doing anything else.
+	ResetRequired bool
+	// Expired reports that the password is older than the policy's MaxPasswordAge; with HardExpiry the user
+	// may not sign in at all (VerifyPassword then fails instead).
+	Expired bool
+}
+
+// ErrSignInFailed is VerifyPassword's one answer for an unknown user, a user without a console password and a
+// wrong password alike, so a caller cannot tell them apart.
+var ErrSignInFailed = errors.New("iam: user name or password is incorrect")
+
+// dummyHash is verified against when there is no real hash, so an unknown user costs the same argon2id work as a
+// known one (no user enumeration by timing).
+var dummyHash = sync.OnceValue(func() string { return hashPassword("persona-dummy-password") })
+
+// VerifyPassword checks an IAM user's console password (for a console sign-in), in constant time and with the
+// same cost whether or not the user exists, and records the use (GetUser's PasswordLastUsed, the credential
+// report). It returns ErrSignInFailed for any mismatch, and for a password past a hard expiry.
+func (s *Service) VerifyPassword(ctx context.Context, account, userName, password string) (*PasswordCheck, error) {
+	var lp store.LoginProfile
+	_, err := load(ctx, s.store, store.KindLoginProfile, account, userName, &lp)
+	if err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	hash := lp.Hash
+	if err != nil {
+		hash = dummyHash()
+	}
+	ok, verr := checkPassword(hash, password)
+	if verr != nil {
+		return nil, verr
+	}
+	if err != nil || !ok {
+		return nil, ErrSignInFailed
+	}
+	pp, err := passwordPolicy(ctx, s.store, account)
+	if err != nil {
+		return nil, err
+	}
+	check := &PasswordCheck{ResetRequired: lp.ResetRequired}
+	if pp != nil && pp.MaxAge > 0 && s.now().After(lp.Changed.AddDate(0, 0, int(pp.MaxAge))) {
+		if pp.HardExpiry {
+			return nil, ErrSignInFailed
+		}
+		check.Expired, check.ResetRequired = true, true
+	}
+	err = s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var u store.User
+		rec, err := load(ctx, tx, store.KindUser, account, userName, &u)
+		if err != nil {
+			return err
+		}
+		u.PasswordLastUsed = tx.Now()
+		return update(ctx, tx, rec, &u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return check, nil
 }

@@ -337,6 +337,21 @@ func (s *Service) ListMFADevices(ctx context.Context, in *iamapi.ListMFADevicesI
 	return out, nil
 }
 
+// GetMFADevice describes an MFA device enabled for a user (the caller when no name is given).
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetMFADevice.html
+func (s *Service) GetMFADevice(ctx context.Context, in *iamapi.GetMFADeviceInput) (*iamapi.GetMFADeviceOutput, error) {
+	user, err := s.keyOwner(ctx, s.store, "GetMFADevice", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := caller(ctx)
+	d, _, err := userDevice(ctx, s.store, p.Account, user, in.SerialNumber)
+	if err != nil {
+		return nil, err
+	}
+	return &iamapi.GetMFADeviceOutput{UserName: d.User, SerialNumber: d.Serial, EnableDate: ptr(d.Enabled)}, nil
+}
+
 // ListVirtualMFADevices lists the account's virtual MFA devices by assignment status (never their seeds).
 func (s *Service) ListVirtualMFADevices(ctx context.Context, in *iamapi.ListVirtualMFADevicesInput) (*iamapi.ListVirtualMFADevicesOutput, error) {
 	p, err := caller(ctx)
@@ -471,8 +486,10 @@ var ErrMFAFailed = awsquery.NewError("AccessDenied", http.StatusForbidden, "Mult
 // VerifyMFA checks a one-time code from the virtual MFA device serialNumber enabled for userName in account,
 // for STS (AssumeRole and GetSessionToken with SerialNumber and TokenCode). The code must match a step within
 // one of now (corrected by the device's measured drift) and come after the last step accepted, which it then
-// records: a code is accepted once. Comparisons are constant-time. It returns nil or ErrMFAFailed (or a store
-// error).
+// records: a code is accepted once. Comparisons are constant-time. Wrong codes are throttled: after
+// mfaFreeFailures in a row the device refuses every code for a lockout that grows with each further failure (a
+// six-digit code would otherwise fall to a few hundred thousand guesses). It returns nil or ErrMFAFailed (or a
+// store error).
 func (s *Service) VerifyMFA(ctx context.Context, account, userName, serialNumber, code string) error {
 	if len(code) != 6 || userName == "" {
 		return ErrMFAFailed
@@ -481,7 +498,9 @@ func (s *Service) VerifyMFA(ctx context.Context, account, userName, serialNumber
 	// Without the request's pending audit record, this write does not commit that record early (as a success
 	// without error code or response, which the refusal then could not correct).
 	ctx = audit.WithPending(ctx, nil)
-	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+	failed := false
+	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		failed = false
 		d, rec, err := loadDevice(ctx, tx, account, serialNumber)
 		if err != nil {
 			if isNotFound(err) || isAPIError(err) {
@@ -492,11 +511,15 @@ func (s *Service) VerifyMFA(ctx context.Context, account, userName, serialNumber
 		if d.User == "" || !strings.EqualFold(d.User, userName) {
 			return ErrMFAFailed
 		}
+		now := s.now()
+		if now.Before(d.LockedUntil) {
+			return ErrMFAFailed
+		}
 		seed, err := s.openSeed(d)
 		if err != nil {
 			return err
 		}
-		center := step(s.now()) + d.Drift
+		center := step(now) + d.Drift
 		matched, ok := int64(0), false
 		for st := center - verifyWindow; st <= center+verifyWindow; st++ {
 			if matchCode(seed, code, st) && st > d.LastStep && !ok {
@@ -504,12 +527,30 @@ func (s *Service) VerifyMFA(ctx context.Context, account, userName, serialNumber
 			}
 		}
 		if !ok {
-			return ErrMFAFailed
+			// Commit the failure (the transaction must succeed for the count to stick), answer it afterwards.
+			failed = true
+			d.FailedAttempts++
+			if n := d.FailedAttempts - mfaFreeFailures; n > 0 {
+				d.LockedUntil = now.Add(min(time.Duration(n)*mfaLockoutStep, mfaMaxLockout))
+			}
+			return update(ctx, tx, rec, d)
 		}
-		d.LastStep = matched
+		d.LastStep, d.FailedAttempts, d.LockedUntil = matched, 0, time.Time{}
 		return update(ctx, tx, rec, d)
 	})
+	if err == nil && failed {
+		return ErrMFAFailed
+	}
+	return err
 }
+
+// VerifyMFA's throttle: mfaFreeFailures wrong codes in a row are free; each further one locks the device for
+// mfaLockoutStep more, up to mfaMaxLockout.
+const (
+	mfaFreeFailures = 5
+	mfaLockoutStep  = time.Minute
+	mfaMaxLockout   = 15 * time.Minute
+)
 
 func isAPIError(err error) bool {
 	_, ok := err.(*awsquery.Error)

@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
@@ -29,7 +28,8 @@ const (
 	quotaTagsPerEntity          = 50
 	defaultMaxSessionDuration   = 3600
 	roleDescriptionMaxRunes     = 1000
-	permissionsBoundaryTypeName = "PermissionsBoundaryPolicy"
+	permissionsBoundaryTypeName = "Policy" // what IAM answers, though the model's enum says "PermissionsBoundaryPolicy"
+	serviceLinkedRolePath       = "/aws-service-role/"
 )
 
 func (s *Service) roleARN(account, path, name string) string {
@@ -75,7 +75,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 	rec, err := load(ctx, r, store.KindRole, p.Account, name, &role)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.roleARN(p.Account, "/", name), extra); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "role", name)
 		}
 		return nil, rec, iamapi.NoSuchEntity("The role with name %s cannot be found.", name)
 	}
@@ -83,7 +83,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.roleARN(p.Account, role.Path, role.Name), mergeKeys(resourceTagKeys(role.Tags), extra)); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "role", role.Name)
 	}
 	return &role, rec, nil
 }
@@ -99,7 +99,13 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	if err := s.authorize(ctx, "CreateRole", s.roleARN(p.Account, path, in.RoleName), requestTagKeys(in.Tags, in.PermissionsBoundary)); err != nil {
 		return nil, err
 	}
-	if utf8.RuneCountInString(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
+	if strings.HasPrefix(path, serviceLinkedRolePath) {
+		// Roles there are service-linked, made by CreateServiceLinkedRole and protected from change.
+		return nil, iamapi.InvalidInput("Path prefix '%s' can only be used for AWS Service linked Roles", serviceLinkedRolePath)
+	}
+	// Counted in non-white-space characters, as AssumeRolePolicySizeQuota is.
+	// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
+	if nonSpaceRunes(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)
 	}
 	if err := checkPolicy(in.AssumeRolePolicyDocument, policy.KindTrust); err != nil {
@@ -122,6 +128,9 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	}
 	respondWith(ctx, func() any { return &iamapi.CreateRoleOutput{Role: s.roleOut(p.Account, &role)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := s.checkTrustPrincipals(ctx, tx, in.AssumeRolePolicyDocument); err != nil {
+			return err
+		}
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {
 				return err
@@ -236,7 +245,7 @@ func (s *Service) UpdateRoleDescription(ctx context.Context, in *iamapi.UpdateRo
 
 // UpdateAssumeRolePolicy replaces a role's trust policy.
 func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateAssumeRolePolicyInput) (*iamapi.UpdateAssumeRolePolicyOutput, error) {
-	if utf8.RuneCountInString(in.PolicyDocument) > quotaTrustPolicyChars {
+	if nonSpaceRunes(in.PolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -245,6 +254,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateA
 			return err
 		}
 		if err := checkPolicy(in.PolicyDocument, policy.KindTrust); err != nil {
+			return err
+		}
+		if err := s.checkTrustPrincipals(ctx, tx, in.PolicyDocument); err != nil {
 			return err
 		}
 		role.TrustPolicy = in.PolicyDocument

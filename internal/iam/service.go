@@ -42,6 +42,8 @@ type Service struct {
 	scps      SCPSource
 
 	insecureOIDCLoopback bool
+
+	bcache boundaryCache // permissions-boundary usage per account, see boundaryuse.go
 }
 
 // New returns the IAM service.
@@ -75,7 +77,7 @@ func (s *Service) authorize(ctx context.Context, action, resource string, extra 
 // request's audit record (audit.Pending in ctx) is appended in the same transaction, after fn's writes: an
 // acknowledged mutation can never lack its record, and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	pending := audit.PendingFrom(ctx)
+	pending := audit.PendingFor(ctx, audit.SourceIAM)
 	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := fn(ctx, tx); err != nil {
 			return err

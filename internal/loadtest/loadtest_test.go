@@ -2,9 +2,11 @@ package loadtest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/persona-iam/persona/internal/store/postgres/pgtest"
 )
 
 func TestPercentile(t *testing.T) {
@@ -296,5 +300,59 @@ func TestRunInProcessPersona(t *testing.T) {
 	rep.WriteMarkdown(&md)
 	if !strings.Contains(md.String(), "| GetRole | ") {
 		t.Errorf("report lacks the GetRole row:\n%s", md.String())
+	}
+}
+
+func TestStatCPU(t *testing.T) {
+	// Fields 14–17 (utime stime cutime cstime) are 250 50 7 3 ticks: 3.1 s at 100 ticks per second. The command
+	// name holds ") " to check that fields are counted from its last parenthesis.
+	line := "4242 (moto) (x y) S 1 4242 4242 0 -1 4194304 9000 0 0 0 250 50 7 3 20 0 5 0 123 456789 1234 18446744073709551615"
+	if got, want := statCPU(line), 3100*time.Millisecond; got != want {
+		t.Errorf("statCPU = %v, want %v", got, want)
+	}
+	if got := statCPU("garbage"); got != 0 {
+		t.Errorf("statCPU(garbage) = %v, want 0", got)
+	}
+	if got := processCPU(-1); got != 0 {
+		t.Errorf("processCPU of no process = %v, want 0", got)
+	}
+	// Our own process: /proc and getrusage must roughly agree once some CPU has been used.
+	for cpuTime() < 100*time.Millisecond {
+		for range 1000 {
+			_ = sha256Sum(nil)
+		}
+	}
+	own, ru := processCPU(os.Getpid()), cpuTime()
+	if own < ru/2 || own > 2*ru {
+		t.Errorf("processCPU(self) = %v, getrusage says %v", own, ru)
+	}
+}
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestRunInProcessPersonaOnPostgres runs two scenarios with Persona's data in a fresh PostgreSQL schema, which the
+// harness drops afterwards.
+func TestRunInProcessPersonaOnPostgres(t *testing.T) {
+	rep, err := Run(context.Background(), Config{
+		Options:   Options{Conns: 2, Duration: 100 * time.Millisecond},
+		Rounds:    1,
+		Roles:     2,
+		Postgres:  pgtest.BaseDSN(),
+		Scenarios: []string{"GetRole", "AssumeRole"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Store != "PostgreSQL" {
+		t.Errorf("Store = %q", rep.Store)
+	}
+	for _, row := range rep.Rows {
+		if row.Skipped != "" {
+			t.Errorf("%s skipped: %s", row.Scenario.Name, row.Skipped)
+			continue
+		}
+		if s := row.Persona[0]; s.Errors != 0 || s.Requests == 0 {
+			t.Errorf("%s: %d answers, %d errors (%s)", row.Scenario.Name, s.Requests, s.Errors, s.FirstError)
+		}
 	}
 }

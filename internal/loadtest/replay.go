@@ -24,6 +24,9 @@ type Options struct {
 	Warmup time.Duration
 	// Status is the expected HTTP status; 200 when 0.
 	Status int
+	// ServerCPU, when set, reports the CPU time used so far by a server in another process; its share of the
+	// measured window is added to Summary.CPU.
+	ServerCPU func() time.Duration
 }
 
 // DefaultDuration and DefaultWarmup are the measured window and the warm-up when Options leaves them zero.
@@ -77,10 +80,17 @@ func Replay(ctx context.Context, addr string, reqs [][]byte, opt Options) (Summa
 		err     error
 	}
 	results := make([]result, opt.Conns)
+	processCPU := func() time.Duration {
+		d := cpuTime()
+		if opt.ServerCPU != nil {
+			d += opt.ServerCPU()
+		}
+		return d
+	}
 	cpuAtStart := make(chan time.Duration, 1)
 	go func() {
 		time.Sleep(time.Until(start))
-		cpuAtStart <- cpuTime()
+		cpuAtStart <- processCPU()
 	}()
 	var wg sync.WaitGroup
 	for i := range opt.Conns {
@@ -92,7 +102,7 @@ func Replay(ctx context.Context, addr string, reqs [][]byte, opt Options) (Summa
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - <-cpuAtStart
+	cpu := processCPU() - <-cpuAtStart
 
 	samples := make([][]time.Duration, len(results))
 	errs, first := 0, ""

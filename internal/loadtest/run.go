@@ -26,7 +26,13 @@ type Config struct {
 	// empty to start one in this process with a fresh store in Dir.
 	Target                       string
 	AccessKeyID, SecretAccessKey string
-	Dir                          string
+	// TargetPID is the process id of the Target server, whose CPU time is then added to Persona's CPU per request;
+	// without it, an external Persona's CPU is unknown and reported as such.
+	TargetPID int
+	Dir       string
+	// Postgres, when set, is the DSN of a PostgreSQL database the in-process Persona keeps its data in (a fresh
+	// schema, dropped at the end) instead of SQLite in Dir.
+	Postgres string
 	// Moto is the path of moto_server to measure side by side; empty to leave Moto out.
 	Moto string
 	// Rounds is how many times each scenario is measured against Persona and the ceiling, alternately; 3 when 0.
@@ -57,7 +63,9 @@ type Report struct {
 	Options Options
 	Rounds  int
 	Machine string
-	Rows    []Row
+	// Store names where Persona kept its data.
+	Store string
+	Rows  []Row
 }
 
 // Run sets up the servers, replays every selected scenario against Persona, the ceiling and (where the scenario
@@ -97,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer os.RemoveAll(d)
 			dir = d
 		}
-		p, err := StartPersona(ctx, dir)
+		p, err := StartPersona(ctx, dir, cfg.Postgres)
 		if err != nil {
 			return nil, fmt.Errorf("start Persona: %w", err)
 		}
@@ -120,6 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	ceiling := NewCeiling(0)
 	ceiling.AddKey(persona.Root.AccessKeyID, persona.Root.SecretAccessKey)
+	ceiling.AddKey(persona.User.AccessKeyID, persona.User.SecretAccessKey)
 	if persona.Temp.AccessKeyID != "" {
 		ceiling.AddKey(persona.Temp.AccessKeyID, persona.Temp.SecretAccessKey)
 	}
@@ -130,12 +139,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cl.Close()
 
 	var moto *Target
+	var motoOpts Options
 	if cfg.Moto != "" {
 		m, err := StartMoto(ctx, cfg.Moto)
 		if err != nil {
 			return nil, err
 		}
 		defer m.Close()
+		motoOpts = cfg.Options
+		motoOpts.ServerCPU = m.CPU
 		moto = &Target{Name: "moto", URL: m.URL, Addr: m.Addr,
 			Root: aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}
 		logf("setting up moto_server at %s", m.URL)
@@ -144,7 +156,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Start: time.Now().UTC(), Options: cfg.Options, Rounds: cfg.Rounds, Machine: Machine()}
+	personaOpts := cfg.Options
+	if cfg.Target != "" && cfg.TargetPID != 0 {
+		personaOpts.ServerCPU = func() time.Duration { return processCPU(cfg.TargetPID) }
+	}
+	rep := &Report{Start: time.Now().UTC(), Options: cfg.Options, Rounds: cfg.Rounds, Machine: Machine(), Store: "SQLite"}
+	if cfg.Postgres != "" {
+		rep.Store = "PostgreSQL"
+	}
+	if cfg.Target != "" {
+		rep.Store = "the running server's store (" + cfg.Target + ")"
+	}
 	for _, s := range selected {
 		row := Row{Scenario: s}
 		if s.Temp && persona.Temp.AccessKeyID == "" {
@@ -176,7 +198,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		for round := range cfg.Rounds {
 			logf("%s: round %d/%d: Persona…", s.Name, round+1, cfg.Rounds)
-			ps, err := Replay(ctx, persona.Addr, reqs, cfg.Options)
+			ps, err := Replay(ctx, persona.Addr, reqs, personaOpts)
+			if cfg.Target != "" && cfg.TargetPID == 0 {
+				ps.CPU = 0 // only the load generator's: unknown
+			}
 			if err != nil {
 				stop()
 				return nil, fmt.Errorf("%s: Persona: %w", s.Name, err)
@@ -200,7 +225,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if status, body, err := Probe(ctx, moto.Addr, mreqs[0]); err != nil || status != 200 {
 				return nil, fmt.Errorf("%s: Moto answered HTTP %d (%v): %.300s", s.Name, status, err, body)
 			}
-			ms, err := Replay(ctx, moto.Addr, mreqs, cfg.Options)
+			ms, err := Replay(ctx, moto.Addr, mreqs, motoOpts)
 			if err != nil {
 				return nil, fmt.Errorf("%s: Moto: %w", s.Name, err)
 			}

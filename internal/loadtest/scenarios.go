@@ -35,7 +35,10 @@ type Target struct {
 	Account string
 	// Roles are the names of the roles Setup made; each trusts the account (its root).
 	Roles []string
-	// Temp are temporary credentials from AssumeRole of Roles[0]; zero when the target cannot assume roles.
+	// User is the long-term key of an IAM user allowed to assume the roles (AWS refuses AssumeRole to a root).
+	User aws.Credentials
+	// Temp are temporary credentials from the user's AssumeRole of Roles[0]; zero when the target cannot assume
+	// roles.
 	Temp aws.Credentials
 	// TempErr says why Temp is empty.
 	TempErr error
@@ -53,9 +56,12 @@ func (t *Target) awsConfig(c aws.Credentials) aws.Config {
 // RolePrefix names the roles Setup creates: RolePrefix + a three-digit number.
 const RolePrefix = "load-role-"
 
+// UserName is the IAM user Setup creates to assume the roles.
+const UserName = "load-user"
+
 // Setup prepares t through its API with aws-sdk-go-v2's clients: it learns the account, makes roles roles (trusting
-// the account, so that its root may assume them; an existing one is reused) and assumes the first for temporary
-// credentials.
+// the account, whose identity policies then decide; an existing one is reused), an IAM user whose policy allows
+// sts:AssumeRole on them, with an access key, and assumes the first role as that user for temporary credentials.
 func Setup(ctx context.Context, t *Target, roles int) error {
 	stsc := sts.NewFromConfig(t.awsConfig(t.Root))
 	id, err := stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -80,7 +86,22 @@ func Setup(ctx context.Context, t *Target, roles int) error {
 		}
 		t.Roles = append(t.Roles, name)
 	}
-	out, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(UserName)}); err != nil {
+		var ae smithy.APIError
+		if !(errors.As(err, &ae) && ae.ErrorCode() == "EntityAlreadyExists") {
+			return fmt.Errorf("%s: CreateUser: %w", t.Name, err)
+		}
+	}
+	allow := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::%s:role/%s*"}]}`, t.Account, RolePrefix)
+	if _, err := iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(UserName), PolicyName: aws.String("assume-load-roles"), PolicyDocument: aws.String(allow)}); err != nil {
+		return fmt.Errorf("%s: PutUserPolicy: %w", t.Name, err)
+	}
+	key, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(UserName)})
+	if err != nil {
+		return fmt.Errorf("%s: CreateAccessKey: %w", t.Name, err)
+	}
+	t.User = aws.Credentials{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+	out, err := sts.NewFromConfig(t.awsConfig(t.User)).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn:         aws.String(t.roleARN(0)),
 		RoleSessionName: aws.String("persona-load"),
 		DurationSeconds: aws.Int32(3600),
@@ -143,9 +164,9 @@ var Scenarios = []Scenario{
 		Build: func(t *Target, now time.Time) ([][]byte, error) {
 			return one(presignedGet(t, t.Root, "sts", "Action=GetCallerIdentity&Version=2011-06-15", now))
 		}},
-	{Name: "AssumeRole", Description: "sts:AssumeRole of a role trusting the account, header-signed by the root",
+	{Name: "AssumeRole", Description: "sts:AssumeRole of a role trusting the account, header-signed by an IAM user allowed to",
 		CeilingGoal: 0.25, MotoGoal: 100, Moto: true, Temp: true, Build: func(t *Target, now time.Time) ([][]byte, error) {
-			return one(signedPost(t, t.Root, "sts", "Action=AssumeRole&RoleArn="+url.QueryEscape(t.roleARN(0))+
+			return one(signedPost(t, t.User, "sts", "Action=AssumeRole&RoleArn="+url.QueryEscape(t.roleARN(0))+
 				"&RoleSessionName=persona-load&DurationSeconds=3600&Version=2011-06-15", now))
 		}},
 	{Name: "GetCallerIdentity/temporary", Description: "sts:GetCallerIdentity, header-signed with AssumeRole's temporary credentials",

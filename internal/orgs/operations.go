@@ -18,7 +18,7 @@ import (
 // The request's audit record is appended in the same transaction, so an acknowledged change always has its record
 // and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	pending := audit.PendingFrom(ctx)
+	pending := audit.PendingFor(ctx, audit.SourceOrganizations)
 	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := fn(ctx, tx); err != nil {
 			return err
@@ -138,6 +138,12 @@ func (s *Service) CreateAccount(ctx context.Context, in *orgsapi.CreateAccountIn
 		roleName = DefaultRoleName
 	}
 	var st store.CreateAccountStatus
+	// The record's responseElements, computed in the transaction once st is known; CloudTrail withholds the name.
+	audit.PendingFrom(ctx).RespondWith(func() any {
+		return &orgsapi.CreateAccountOutput{CreateAccountStatus: statusOut(&store.CreateAccountStatus{
+			ID: st.ID, AccountName: audit.Hidden, State: string(orgsapi.CreateAccountStateInProgress), Requested: st.Requested,
+		})}
+	})
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		org, err := managed(ctx, tx, p)
 		if err != nil {

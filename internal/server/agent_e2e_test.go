@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,11 +26,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/persona-iam/persona/internal/agent"
-	persec2 "github.com/persona-iam/persona/internal/ec2"
+	"github.com/persona-iam/persona/internal/audit"
+	"github.com/persona-iam/persona/internal/oidc/oidctest"
 	"github.com/persona-iam/persona/internal/secrets"
-	"github.com/persona-iam/persona/internal/store"
 )
 
 var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{17}$`)
@@ -83,33 +87,14 @@ func (e *env) register(c aws.Credentials, params ...string) registered {
 	return r
 }
 
-// instanceProfile creates an instance profile holding role.
+// instanceProfile creates an instance profile holding role and returns its ARN.
 func (e *env) instanceProfile(name, role string) string {
 	e.t.Helper()
 	ctx := context.Background()
-	var ro store.Role
-	if _, err := store.GetJSON(ctx, e.st, store.KindRole, testAccount, role, &ro); err != nil {
-		e.t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(name))
-	id := "AIPA" + strings.ToUpper(hex.EncodeToString(sum[:]))[:17]
-	data := `{"name":"` + name + `","id":"` + id + `","path":"/","roles":["` + ro.Name + `"]}`
-	if err := e.st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
-		return tx.Create(ctx, store.Record{Kind: "instance-profile", Account: testAccount, Key: name, ID: id, Data: []byte(data)})
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return "arn:aws:iam::" + testAccount + ":instance-profile/" + name
-}
-
-// mintLog is a test minter: it records the sessions asked for and hands out recognisable credentials.
-type mintLog struct {
-	mu       sync.Mutex
-	sessions []ec2Session
-}
-
-type ec2Session = struct {
-	RoleARN, RoleID, SessionName, SourceInstanceARN, ServicePrincipal string
+	out := must[*iam.CreateInstanceProfileOutput](e.t)(e.iam.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)}))
+	must[*iam.AddRoleToInstanceProfileOutput](e.t)(e.iam.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
+		InstanceProfileName: aws.String(name), RoleName: aws.String(role)}))
+	return aws.ToString(out.InstanceProfile.Arn)
 }
 
 // startAgent runs an agent for the instance against the server and serves its IMDS and container endpoints.
@@ -152,22 +137,6 @@ func sdkChain(t *testing.T, env map[string]string) aws.CredentialsProvider {
 	return cfg.Credentials
 }
 
-func (m *mintLog) mint(_ context.Context, s persec2.Session, now time.Time) (*persec2.Credentials, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sessions = append(m.sessions, ec2Session{s.RoleARN, s.RoleID, s.SessionName, s.SourceInstanceARN, s.ServicePrincipal})
-	n := len(m.sessions)
-	return &persec2.Credentials{AccessKeyID: "ASIATEST" + strings.Repeat(string(rune('A'+n%26)), 12),
-		SecretAccessKey: "secret" + strings.Repeat("s", n), SessionToken: "token" + strings.Repeat("t", n),
-		Expiration: now.Add(s.Duration).UTC().Truncate(time.Second)}, nil
-}
-
-func (m *mintLog) last() ec2Session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.sessions[len(m.sessions)-1]
-}
-
 const readOnlyIAM = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}`
 
 // TestInstanceCredentialsThroughAgent is the seed walk-through: a role for EC2 with a read-only policy, an
@@ -178,8 +147,6 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, open)
 			ctx := context.Background()
-			minted := &mintLog{}
-			e.srv.ec2.SetMinter(minted.mint)
 			e.role(e.iam, "MyEC2Role", ec2Trust, "")
 			must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("MyEC2Role"),
 				PolicyName: aws.String("read"), PolicyDocument: aws.String(readOnlyIAM)}))
@@ -206,12 +173,8 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 			if want == nil {
 				t.Fatalf("agent has no credentials: %+v", a.Health())
 			}
-			sess := minted.last()
-			wantSess := ec2Session{RoleARN: "arn:aws:iam::" + testAccount + ":role/MyEC2Role", SessionName: r.InstanceID,
-				SourceInstanceARN: "arn:aws:ec2:us-east-1:" + testAccount + ":instance/" + r.InstanceID, ServicePrincipal: "ec2.amazonaws.com"}
-			sess.RoleID = ""
-			if sess != wantSess {
-				t.Fatalf("minted session = %+v\nwant %+v", sess, wantSess)
+			if time.Until(want.Expiration) < 59*time.Minute {
+				t.Fatalf("credentials expire at %v, want an hour from now", want.Expiration)
 			}
 
 			for _, tc := range []struct {
@@ -223,14 +186,49 @@ func TestInstanceCredentialsThroughAgent(t *testing.T) {
 					"AWS_CONTAINER_AUTHORIZATION_TOKEN": "task-token", "AWS_EC2_METADATA_DISABLED": "true"}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					got, err := sdkChain(t, tc.env).Retrieve(ctx)
+					chain := sdkChain(t, tc.env)
+					got, err := chain.Retrieve(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got.AccessKeyID != want.AccessKeyID || got.SecretAccessKey != want.SecretAccessKey || got.SessionToken != want.SessionToken {
 						t.Fatalf("SDK got %s, agent serves %s", got.AccessKeyID, want.AccessKeyID)
 					}
+					// The program's calls: who am I, a read (allowed), a write (denied).
+					cfg := e.cfgProvider(chain)
+					who := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+					wantARN := "arn:aws:sts::" + testAccount + ":assumed-role/MyEC2Role/" + r.InstanceID
+					if aws.ToString(who.Arn) != wantARN || aws.ToString(who.Account) != testAccount || !strings.HasSuffix(aws.ToString(who.UserId), ":"+r.InstanceID) {
+						t.Fatalf("GetCallerIdentity = %s %s %s, want %s", aws.ToString(who.Arn), aws.ToString(who.Account), aws.ToString(who.UserId), wantARN)
+					}
+					program := iam.NewFromConfig(cfg)
+					must[*iam.ListRolesOutput](t)(program.ListRoles(ctx, &iam.ListRolesInput{}))
+					_, err = program.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("intruder")})
+					ae := apiError(t, err, "AccessDenied")
+					if !strings.Contains(ae.ErrorMessage(), wantARN+" is not authorized to perform: iam:CreateUser") {
+						t.Errorf("message = %q", ae.ErrorMessage())
+					}
 				})
+			}
+
+			// The session carries ec2:SourceInstanceARN: a grant conditioned on another instance does not apply,
+			// one conditioned on this instance does.
+			program := iam.NewFromConfig(e.cfg(aws.Credentials{AccessKeyID: want.AccessKeyID, SecretAccessKey: want.SecretAccessKey, SessionToken: want.SessionToken}))
+			for _, tc := range []struct {
+				instance string
+				allowed  bool
+			}{{"i-0000000000000000f", false}, {r.InstanceID, true}} {
+				must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("MyEC2Role"),
+					PolicyName: aws.String("only-this-instance"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[
+					  {"Effect":"Allow","Action":"iam:CreateUser","Resource":"*","Condition":{"StringEquals":{"ec2:SourceInstanceARN":"arn:aws:ec2:us-east-1:` +
+						testAccount + `:instance/` + tc.instance + `"}}}]}`)}))
+				_, err := program.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("made-by-instance")})
+				if tc.allowed && err != nil {
+					t.Fatalf("CreateUser allowed for %s: %v", tc.instance, err)
+				}
+				if !tc.allowed {
+					apiError(t, err, "AccessDenied")
+				}
 			}
 		})
 	}
@@ -250,8 +248,6 @@ func (e *env) exchange(r registered) (*agent.ExchangeResponse, error) {
 // iam/info) say AssumeRoleUnauthorizedAccess, as IMDS does.
 func TestInstanceTrustPolicy(t *testing.T) {
 	e := newEnv(t, sqliteStore)
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
 	e.role(e.iam, "lambda-role", lambdaTrust, "")
 	e.role(e.iam, "task-role", tasksTrust, "")
 	e.role(e.iam, "ec2-role", ec2Trust, "")
@@ -285,8 +281,11 @@ func TestInstanceTrustPolicy(t *testing.T) {
 				t.Fatalf("exchange = %s %q (credentials %v), want %s", out.Code, out.Message, out.Credentials != nil, tc.code)
 			}
 			if tc.code == "Success" {
-				if s := minted.last(); s.SessionName != r.InstanceID || s.ServicePrincipal != firstNonEmpty(tc.service, "ec2.amazonaws.com") {
-					t.Fatalf("minted %+v", s)
+				c := out.Credentials
+				who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
+					SessionToken: c.SessionToken}).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}))
+				if want := "arn:aws:sts::" + testAccount + ":assumed-role/" + out.RoleName + "/" + r.InstanceID; aws.ToString(who.Arn) != want {
+					t.Fatalf("GetCallerIdentity = %s, want %s", aws.ToString(who.Arn), want)
 				}
 				return
 			}
@@ -302,13 +301,6 @@ func TestInstanceTrustPolicy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func imdsToken(t *testing.T, base string) string {
@@ -344,8 +336,6 @@ func imdsGet(t *testing.T, u, tok string) (int, string) {
 func TestInstanceProfileAssociations(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
 	e.role(e.iam, "role-a", ec2Trust, "")
 	e.role(e.iam, "role-b", ec2Trust, "")
 	arnA := e.instanceProfile("profile-a", "role-a")
@@ -392,8 +382,11 @@ func TestInstanceProfileAssociations(t *testing.T) {
 	if status, body := imdsGet(t, imds.URL+"/latest/meta-data/iam/security-credentials/", tok); status != 200 || body != "role-b" {
 		t.Fatalf("after replace: %d %q", status, body)
 	}
-	if s := minted.last(); s.RoleARN != "arn:aws:iam::"+testAccount+":role/role-b" {
-		t.Fatalf("minted %+v", s)
+	ac := a.Credentials()
+	who := must[*sts.GetCallerIdentityOutput](t)(e.stsAs(aws.Credentials{AccessKeyID: ac.AccessKeyID, SecretAccessKey: ac.SecretAccessKey,
+		SessionToken: ac.SessionToken}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if want := "arn:aws:sts::" + testAccount + ":assumed-role/role-b/" + r.InstanceID; aws.ToString(who.Arn) != want {
+		t.Fatalf("after replace, GetCallerIdentity = %s, want %s", aws.ToString(who.Arn), want)
 	}
 
 	dis := must[*ec2.DisassociateIamInstanceProfileOutput](t)(c.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{
@@ -553,15 +546,7 @@ func TestInstanceOperationsAuthorized(t *testing.T) {
 func TestInstancesAreAccountScoped(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	// A root key of a second account (Bootstrap serves one account per store).
-	if err := e.st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
-		data, _ := json.Marshal(store.AccessKey{ID: "AKIAJ44QHXDHBEXAMPLE", Status: "Active",
-			Secret: e.srv.cfg.Box.Seal([]byte("je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"), []byte("AKIAJ44QHXDHBEXAMPLE"))})
-		return tx.Create(ctx, store.Record{Kind: store.KindAccessKey, Account: "444455556666", Key: "/AKIAJ44QHXDHBEXAMPLE", ID: "AKIAJ44QHXDHBEXAMPLE", Data: data})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	other := aws.Credentials{AccessKeyID: "AKIAJ44QHXDHBEXAMPLE", SecretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}
+	other := e.secondAccount("444455556666")
 	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
@@ -581,8 +566,6 @@ func TestInstancesAreAccountScoped(t *testing.T) {
 func TestExchangeAuthentication(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
 	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
@@ -669,8 +652,6 @@ func isRefusal(err error, code string) bool {
 func TestAgentRidesOutServerOutage(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
-	minted := &mintLog{}
-	e.srv.ec2.SetMinter(minted.mint)
 	e.role(e.iam, "r", ec2Trust, "")
 	e.instanceProfile("p", "r")
 	r := e.register(e.root, "IamInstanceProfile.Name", "p")
@@ -713,5 +694,128 @@ func TestAgentRidesOutServerOutage(t *testing.T) {
 	a.Tick(ctx)
 	if c := a.Credentials(); c == nil || c.AccessKeyID == first.AccessKeyID || a.Health().Status != "ok" {
 		t.Fatalf("after the outage: %v %+v", c, a.Health())
+	}
+}
+
+// TestWebIdentityFileDefaultChain: a Kubernetes-style workload gets role credentials with no agent and no key:
+// AWS_WEB_IDENTITY_TOKEN_FILE (its projected service-account token) and AWS_ROLE_ARN in the environment, the
+// SDK's default credential chain calls AssumeRoleWithWebIdentity at Persona (AWS_ENDPOINT_URL_STS), and re-reads
+// the file, so a rotated token is used.
+func TestWebIdentityFileDefaultChain(t *testing.T) {
+	ctx := context.Background()
+	issuer, err := oidctest.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	e := newFedEnv(t, sqliteStore, &fedClock{}, issuer.Server.Client())
+	prov := must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(issuer.URL), ClientIDList: []string{"sts.amazonaws.com"}}))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{%q:"system:serviceaccount:shop:cart"}}}]}`, aws.ToString(prov.OpenIDConnectProviderArn), strings.TrimPrefix(issuer.URL, "https://")+":sub")
+	roleARN := e.role(e.iam, "cart", trust, readOnlyIAM)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	write := func(sub string) {
+		if err := os.WriteFile(tokenFile, []byte(signToken(t, issuer.Keys()[0], issuer.Claims(sub, "sts.amazonaws.com"))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("system:serviceaccount:shop:cart")
+	chain := sdkChain(t, map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": roleARN,
+		"AWS_ROLE_SESSION_NAME": "cart-7d9f", "AWS_ENDPOINT_URL_STS": e.url, "AWS_EC2_METADATA_DISABLED": "true"})
+	cfg := e.cfgProvider(chain)
+	who := must[*sts.GetCallerIdentityOutput](t)(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	if got, want := aws.ToString(who.Arn), "arn:aws:sts::"+testAccount+":assumed-role/cart/cart-7d9f"; got != want {
+		t.Fatalf("GetCallerIdentity = %s, want %s", got, want)
+	}
+	must[*iam.ListRolesOutput](t)(iam.NewFromConfig(cfg).ListRoles(ctx, &iam.ListRolesInput{}))
+	_, err = iam.NewFromConfig(cfg).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
+	apiError(t, err, "AccessDenied")
+
+	// The file is read at each refresh: a token for another service account is refused.
+	write("system:serviceaccount:shop:admin")
+	_, err = sdkChain(t, map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": roleARN,
+		"AWS_ENDPOINT_URL_STS": e.url, "AWS_EC2_METADATA_DISABLED": "true"}).Retrieve(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("token of another subject: err = %v, want AccessDenied", err)
+	}
+}
+
+// TestInstanceAuditTrail: EC2 calls are recorded with eventSource ec2.amazonaws.com and without the instance
+// secret; a credential delivery is an AssumeRole by the AWSService ec2.amazonaws.com naming the role and the
+// instance session, without the secret key or the token.
+func TestInstanceAuditTrail(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.role(e.iam, "r", ec2Trust, "")
+	e.instanceProfile("p", "r")
+	r := e.register(e.root)
+	must[*ec2.AssociateIamInstanceProfileOutput](t)(e.ec2As(e.root).AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{
+		InstanceId: aws.String(r.InstanceID), IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("p")}}))
+	out, err := e.exchange(r)
+	if err != nil || out.Credentials == nil {
+		t.Fatalf("exchange: %v %+v", err, out)
+	}
+	all, _ := json.Marshal(e.records(testAccount))
+	for _, secret := range []string{r.InstanceSecret, out.Credentials.SecretAccessKey, out.Credentials.SessionToken} {
+		if strings.Contains(string(all), secret) {
+			t.Fatalf("the audit trail contains a secret: %s", secret)
+		}
+	}
+	for _, name := range []string{"RegisterInstance", "AssociateIamInstanceProfile"} {
+		recs := e.find(testAccount, name)
+		if len(recs) != 1 || recs[0].EventSource != "ec2.amazonaws.com" || recs[0].UserIdentity.Type != "Root" {
+			t.Fatalf("%s records = %+v", name, recs)
+		}
+	}
+	var delivery *audit.Record
+	for _, rec := range e.find(testAccount, "AssumeRole") {
+		if rec.UserIdentity.Type == "AWSService" {
+			delivery = &rec
+		}
+	}
+	if delivery == nil {
+		t.Fatal("no AssumeRole record of the credential delivery")
+	}
+	if delivery.UserIdentity.InvokedBy != "ec2.amazonaws.com" || delivery.EventSource != "sts.amazonaws.com" ||
+		delivery.RequestParameters["roleSessionName"] != r.InstanceID || delivery.RequestParameters["roleArn"] != "arn:aws:iam::"+testAccount+":role/r" {
+		t.Fatalf("delivery record = %+v", delivery)
+	}
+}
+
+// TestInstanceProfileChangesApply: the exchange reads the profile each time: a role removed from the profile, a
+// deleted profile, and a profile re-created under the same name (a new id) all stop the credentials.
+func TestInstanceProfileChangesApply(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.role(e.iam, "r", ec2Trust, "")
+	e.instanceProfile("p", "r")
+	r := e.register(e.root, "IamInstanceProfile.Name", "p")
+	code := func() string {
+		t.Helper()
+		out, err := e.exchange(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (out.Credentials != nil) != (out.Code == "Success") {
+			t.Fatalf("exchange %s with credentials %v", out.Code, out.Credentials != nil)
+		}
+		return out.Code
+	}
+	if c := code(); c != "Success" {
+		t.Fatalf("exchange = %s", c)
+	}
+	must[*iam.RemoveRoleFromInstanceProfileOutput](t)(e.iam.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
+		InstanceProfileName: aws.String("p"), RoleName: aws.String("r")}))
+	if c := code(); c != "NoRoleInInstanceProfile" {
+		t.Fatalf("after removing the role: %s", c)
+	}
+	must[*iam.DeleteInstanceProfileOutput](t)(e.iam.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("p")}))
+	if c := code(); c != "InstanceProfileNotFound" {
+		t.Fatalf("after deleting the profile: %s", c)
+	}
+	e.instanceProfile("p", "r")
+	if c := code(); c != "InstanceProfileNotFound" {
+		t.Fatalf("after re-creating the profile under the same name: %s (the association names the old one)", c)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/audit"
@@ -42,8 +45,14 @@ func newAuditor(s *Server) *auditor {
 		panic("server: the store does not implement store.AuditLog")
 	}
 	a := &auditor{log: log, activity: newActivity()}
+	lostRecords := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "persona_audit_records_lost_total",
+		Help: "Audit records of reads and failed requests that could not be written (after retries).",
+	})
+	s.cfg.Registry.MustRegister(lostRecords)
 	a.writer = audit.NewWriter(log, audit.WriterOptions{
 		OnAsyncError: func(err error, lost []store.AuditRecord) {
+			lostRecords.Add(float64(len(lost)))
 			s.cfg.Logger.Error("audit records lost", "count", len(lost), "err", err)
 		},
 	})
@@ -135,8 +144,13 @@ func (ra *requestAudit) withRequest(ctx context.Context, svc string, action stri
 	}
 	p := authz.PrincipalFrom(ctx)
 	var params map[string]any
-	if in, err := decode(action, form); err == nil {
+	if svc == "ec2" {
+		// EC2's parameters come from no model here: record the form as sent (it never carries a secret).
+		ra.source, params = sourceEC2, ec2Params(form)
+	} else if in, err := decode(action, form); err == nil {
 		params = audit.Elements(in)
+	} else {
+		params = formParams(form)
 	}
 	ra.pending.Update(func(ev *audit.Event) {
 		ev.Principal = p
@@ -223,7 +237,17 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 	}
 	ev := ra.pending.Event()
 	ev.Response = ra.pending.Response()
+	if ev.Principal == nil && ev.Identity == nil && ev.Action == "AssumeRoleWithWebIdentity" {
+		// The call succeeded, so its token was verified: its claims name the caller.
+		ev.Identity = webIdentityOf(first(ra.form["WebIdentityToken"]))
+	}
 	s.noteActivity(ev, "")
+	if other := crossAccountRole(ev); other != "" && s.accountExists(ctx, other) {
+		return s.recordInBothAccounts(ctx, ev, other)
+	}
+	if !s.deliverable(ctx, ev) {
+		return nil
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return err
@@ -232,6 +256,41 @@ func (s *Server) recordSuccess(ctx context.Context, ra *requestAudit) error {
 		return s.audit.writer.RecordAsync(context.WithoutCancel(ctx), row)
 	}
 	return s.audit.writer.Record(ctx, row)
+}
+
+// crossAccountRole returns the account of the role a successful AssumeRole call assumed when it is not the
+// caller's, else "".
+func crossAccountRole(ev audit.Event) string {
+	if !credentialIssuers[ev.Action] || ev.Principal == nil {
+		return ""
+	}
+	for _, r := range ev.Resources {
+		if r.Type == "AWS::IAM::Role" && r.AccountID != "" && r.AccountID != ev.Principal.Account {
+			return r.AccountID
+		}
+	}
+	return ""
+}
+
+// recordInBothAccounts records a cross-account AssumeRole in the caller's trail and in the role owner's, with
+// one sharedEventID linking the two records, as CloudTrail does.
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+func (s *Server) recordInBothAccounts(ctx context.Context, ev audit.Event, roleAccount string) error {
+	ev.SharedEventID = audit.NewID()
+	mine, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	ev.EventID, ev.RecipientAccount = "", roleAccount
+	theirs, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	for _, row := range []store.AuditRecord{mine, theirs} {
+		go func() { errs <- s.audit.writer.Record(ctx, row) }()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 // recordFailure records a request that failed with apiErr. Failed and denied requests changed nothing, so their
@@ -265,6 +324,9 @@ func (s *Server) recordFailure(r *http.Request, rec *outcome, service string, ap
 		ev.Identity = &audit.UserIdentity{Type: "Unknown", AccountID: rec.Account, AccessKeyID: akid}
 	}
 	s.noteActivity(ev, apiErr.Code)
+	if !s.deliverable(r.Context(), ev) {
+		return
+	}
 	row, err := audit.Build(ev)
 	if err != nil {
 		return
@@ -468,6 +530,72 @@ func sourceOf(service string) string {
 		return audit.SourceSTS
 	case "cloudtrail":
 		return audit.SourceCloudTrail
+	case "organizations":
+		return audit.SourceOrganizations
+	case "ec2":
+		return sourceEC2
 	}
 	return audit.SourceIAM
+}
+
+// deliverable reports whether ev has a trail to go to. An unsigned call names its account only through the role
+// ARN it sends: its record is kept only when that account exists, so anonymous callers cannot fill the store
+// with trails of made-up accounts.
+func (s *Server) deliverable(ctx context.Context, ev audit.Event) bool {
+	if ev.Principal != nil || ev.RecipientAccount == "" {
+		return true // the caller's own account (Build refuses an event with no account at all)
+	}
+	return s.accountExists(ctx, ev.RecipientAccount)
+}
+
+func (s *Server) accountExists(ctx context.Context, account string) bool {
+	_, err := s.cfg.Store.Get(context.WithoutCancel(ctx), store.KindAccount, "", account)
+	return err == nil
+}
+
+// webIdentityOf is the WebIdentityUser userIdentity of a JWT that the STS layer has verified (its claims are read,
+// not checked, here); nil when the token cannot be read.
+func webIdentityOf(jwt string) *audit.UserIdentity {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Iss == "" {
+		return nil
+	}
+	var aud string
+	if json.Unmarshal(claims.Aud, &aud) != nil {
+		var auds []string
+		if json.Unmarshal(claims.Aud, &auds) == nil && len(auds) > 0 {
+			aud = auds[0]
+		}
+	}
+	// CloudTrail names the provider without its scheme ("accounts.google.com").
+	return audit.WebIdentityUser(strings.TrimPrefix(claims.Iss, "https://"), aud, claims.Sub)
+}
+
+// formParams is the requestParameters of a request whose form does not decode as its operation's input (the
+// request failed validation): the members as sent, named in lower camel case, without the protocol's own
+// (Action, Version) and signature (X-Amz-*) members.
+func formParams(form url.Values) map[string]any {
+	m := map[string]any{}
+	for k, v := range form {
+		if k == "Action" || k == "Version" || strings.HasPrefix(strings.ToLower(k), "x-amz-") || len(v) == 0 || k == "" {
+			continue
+		}
+		m[strings.ToLower(k[:1])+k[1:]] = v[0]
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }

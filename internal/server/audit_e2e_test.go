@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
@@ -539,4 +542,341 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 
 func newTestLogger(b *strings.Builder) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(&lockedWriter{b: b}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestAuditCrossAccountAssumeRole checks a cross-account AssumeRole is recorded in both accounts' trails with
+// one sharedEventID, and a same-account one only in the caller's.
+func TestAuditCrossAccountAssumeRole(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.srv.sts = fakeSTS{Handler: stsapi.Unimplemented{}, secret: "s", token: "t"}
+	const other = "444455556666"
+	e.addAccount(other, "AKIAOTHERACCOUNT2222", "otherAccountSecretKey0123456789abcdefghi")
+	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + other + ":role/shared"), RoleSessionName: aws.String("xx")}))
+	must[*sts.AssumeRoleOutput](t)(e.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/local"), RoleSessionName: aws.String("yy")}))
+	mine, theirs := e.find(testAccount, "AssumeRole"), e.find(other, "AssumeRole")
+	if len(mine) != 2 || len(theirs) != 1 {
+		t.Fatalf("%d records in the caller's trail (want 2), %d in the role owner's (want 1)", len(mine), len(theirs))
+	}
+	cross := mine[1] // oldest
+	if cross.SharedEventID == "" || cross.SharedEventID != theirs[0].SharedEventID || cross.EventID == theirs[0].EventID {
+		t.Errorf("sharedEventID %q / %q, eventID %q / %q: want one shared id and two event ids",
+			cross.SharedEventID, theirs[0].SharedEventID, cross.EventID, theirs[0].EventID)
+	}
+	if theirs[0].RecipientAccountID != other || theirs[0].UserIdentity.AccountID != testAccount {
+		t.Errorf("role owner's record: recipient %s, caller account %s", theirs[0].RecipientAccountID, theirs[0].UserIdentity.AccountID)
+	}
+	if mine[0].SharedEventID != "" {
+		t.Errorf("same-account AssumeRole has sharedEventID %q", mine[0].SharedEventID)
+	}
+}
+
+// TestAuditUnsignedCalls checks an unsigned call (AssumeRoleWithWebIdentity) is recorded in the trail of the
+// account its role belongs to, and not at all when that account does not exist (no trail for made-up accounts).
+func TestAuditUnsignedCalls(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	anon := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.url), RetryMaxAttempts: 1})
+	for _, account := range []string{testAccount, "999988887777"} {
+		_, err := anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+			RoleArn: aws.String("arn:aws:iam::" + account + ":role/web"), RoleSessionName: aws.String("ws"),
+			WebIdentityToken: aws.String("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")})
+		if err == nil {
+			t.Fatal("the web identity call succeeded with Unimplemented STS")
+		}
+	}
+	recs := e.find(testAccount, "AssumeRoleWithWebIdentity")
+	if len(recs) != 1 || recs[0].RecipientAccountID != testAccount || recs[0].ErrorCode == "" ||
+		recs[0].RequestParameters["webIdentityToken"] != audit.Hidden || recs[0].RequestParameters["roleSessionName"] != "ws" {
+		t.Errorf("records in the role's account = %+v", recs)
+	}
+	if got := e.records("999988887777"); len(got) != 0 {
+		t.Errorf("%d records for an account that does not exist", len(got))
+	}
+}
+
+// TestAuditOrganizations checks Organizations calls (JSON 1.1) are recorded like the others: parameters and
+// responses from the JSON bodies, reads, denials; an account's name and email are withheld as CloudTrail does.
+func TestAuditOrganizations(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	org := e.orgsAs(e.root)
+	must[*organizations.CreateOrganizationOutput](t)(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
+	id := e.createAccount(t, org, "dev", "dev@example.com")
+	must[*organizations.ListAccountsOutput](t)(org.ListAccounts(ctx, &organizations.ListAccountsInput{}))
+	bob := e.newUser("bob", "")
+	_, err := e.orgsAs(bob).CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("x"), Email: aws.String("x@example.com")})
+	if err == nil {
+		t.Fatal("bob may create accounts")
+	}
+
+	created := e.find(testAccount, "CreateAccount")
+	if len(created) != 2 {
+		t.Fatalf("%d CreateAccount records, want 2", len(created))
+	}
+	denied, ok := created[0], created[1]
+	// The model marks an account's name and email sensitive: CloudTrail withholds them.
+	if ok.EventSource != "organizations.amazonaws.com" || ok.ErrorCode != "" || ok.ReadOnly ||
+		ok.RequestParameters["accountName"] != audit.Hidden || ok.RequestParameters["email"] != audit.Hidden {
+		t.Errorf("CreateAccount record = %+v", ok)
+	}
+	if st, _ := ok.ResponseElements["createAccountStatus"].(map[string]any); st["accountName"] != audit.Hidden || st["id"] == nil {
+		t.Errorf("CreateAccount responseElements = %v", ok.ResponseElements)
+	}
+	if denied.ErrorCode != "AccessDeniedException" || denied.UserIdentity.UserName != "bob" {
+		t.Errorf("denied CreateAccount record = %+v", denied)
+	}
+	if list := e.find(testAccount, "ListAccounts"); len(list) != 1 || !list[0].ReadOnly || list[0].ResponseElements != nil {
+		t.Errorf("ListAccounts records = %+v", list)
+	}
+	if len(e.find(testAccount, "CreateOrganization")) != 1 {
+		t.Error("no CreateOrganization record")
+	}
+	_ = id
+}
+
+// TestAuditSessionIdentities checks the records of calls made with role sessions, with and without MFA: the
+// AssumedRole userIdentity with its sessionContext, the AssumeRole record's redacted credentials, and that the
+// aws CLI's lookup-events finds a session's calls by its session name.
+func TestAuditSessionIdentities(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	roleARN := "arn:aws:iam::" + testAccount + ":role/dev"
+	alice := e.newUser("alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+roleARN+`"}]}`)
+	role := must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("dev"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:root"},"Action":"sts:AssumeRole"}]}`)})).Role
+	must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("dev"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}`)}))
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice-phone")})).VirtualMFADevice
+	seed, serial := string(dev.Base32StringSeed), aws.ToString(dev.SerialNumber)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial),
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+
+	var secrets []string
+	assume := func(session string, mfa bool) aws.Credentials {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)}
+		if mfa {
+			in.SerialNumber, in.TokenCode = aws.String(serial), aws.String(totpAt(t, seed, now.Add(30*time.Second)))
+			secrets = append(secrets, *in.TokenCode)
+		}
+		out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, in))
+		c := out.Credentials
+		secrets = append(secrets, aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+		return aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+	}
+	plain, withMFA := assume("s-plain", false), assume("s-mfa", true)
+	var err error
+	must[*iam.GetRoleOutput](t)(e.iamAs(plain).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	must[*iam.GetRoleOutput](t)(e.iamAs(withMFA).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	_, err = e.iamAs(withMFA).DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("dev")})
+	apiError(t, err, "AccessDenied")
+
+	// Regression: STS verifies the MFA code with a write of IAM's (the code is used up) before it checks the trust
+	// policy; that write must not commit the AssumeRole record as a success when the call is then denied.
+	must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("locked"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	_, err = e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/locked"),
+		RoleSessionName: aws.String("nope"), SerialNumber: aws.String(serial), TokenCode: aws.String(totpAt(t, seed, now.Add(60*time.Second)))})
+	apiError(t, err, "AccessDenied")
+	for _, r := range e.find(testAccount, "AssumeRole") {
+		if r.RequestParameters["roleSessionName"] == "nope" && r.ErrorCode != "AccessDenied" {
+			t.Errorf("denied AssumeRole recorded with errorCode %q, response %v", r.ErrorCode, r.ResponseElements)
+		}
+	}
+
+	bySession := map[string]audit.Record{}
+	for _, r := range e.find(testAccount, "GetRole") {
+		if r.UserIdentity.Type == "AssumedRole" {
+			bySession[r.UserIdentity.ARN] = r
+		}
+	}
+	for _, tc := range []struct {
+		session string
+		creds   aws.Credentials
+		mfa     string
+	}{{"s-plain", plain, "false"}, {"s-mfa", withMFA, "true"}} {
+		r, ok := bySession["arn:aws:sts::"+testAccount+":assumed-role/dev/"+tc.session]
+		if !ok {
+			t.Fatalf("no GetRole record of session %s among %v", tc.session, bySession)
+		}
+		id := r.UserIdentity
+		if id.PrincipalID != aws.ToString(role.RoleId)+":"+tc.session || id.AccessKeyID != tc.creds.AccessKeyID || id.AccountID != testAccount {
+			t.Errorf("%s userIdentity = %+v", tc.session, id)
+		}
+		sc := id.SessionContext
+		if sc == nil || sc.SessionIssuer == nil || sc.Attributes.MFAAuthenticated != tc.mfa || sc.Attributes.CreationDate == "" {
+			t.Fatalf("%s sessionContext = %+v", tc.session, sc)
+		}
+		wantIssuer := audit.SessionIssuer{Type: "Role", PrincipalID: aws.ToString(role.RoleId), ARN: roleARN, AccountID: testAccount, UserName: "dev"}
+		if diff := cmp.Diff(wantIssuer, *sc.SessionIssuer); diff != "" {
+			t.Errorf("%s sessionIssuer mismatch (-want +got):\n%s", tc.session, diff)
+		}
+	}
+	var assumeRecs []audit.Record
+	for _, r := range e.find(testAccount, "AssumeRole") {
+		assumeRecs = append(assumeRecs, r)
+	}
+	if len(assumeRecs) != 3 {
+		t.Fatalf("%d AssumeRole records, want 3", len(assumeRecs))
+	}
+	a := assumeRecs[1] // the MFA one (the newest is the denied one)
+	creds, _ := a.ResponseElements["credentials"].(map[string]any)
+	user, _ := a.ResponseElements["assumedRoleUser"].(map[string]any)
+	if a.UserIdentity.UserName != "alice" || creds["accessKeyId"] != withMFA.AccessKeyID || creds["sessionToken"] != audit.Hidden ||
+		user["arn"] != "arn:aws:sts::"+testAccount+":assumed-role/dev/s-mfa" || a.RequestParameters["tokenCode"] != audit.Hidden ||
+		a.RequestParameters["serialNumber"] != serial {
+		t.Errorf("AssumeRole record = %+v", a)
+	}
+	trail := e.rawRecords(testAccount)
+	for _, s := range secrets {
+		if strings.Contains(trail, s) {
+			t.Errorf("secret %q is in the trail", s)
+		}
+	}
+
+	// The aws CLI finds the MFA session's calls by its session name, with their identity.
+	cmd := exec.Command("aws", "cloudtrail", "lookup-events", "--endpoint-url", e.url, "--output", "json",
+		"--lookup-attributes", "AttributeKey=Username,AttributeValue=s-mfa")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testRootKey, "AWS_SECRET_ACCESS_KEY="+testRootSecret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, out)
+	}
+	var res struct {
+		Events []struct{ EventName, CloudTrailEvent string }
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ev := range res.Events {
+		names = append(names, ev.EventName)
+		var rec audit.Record
+		if err := json.Unmarshal([]byte(ev.CloudTrailEvent), &rec); err != nil || rec.UserIdentity.Type != "AssumedRole" ||
+			rec.UserIdentity.SessionContext == nil || rec.UserIdentity.SessionContext.Attributes.MFAAuthenticated != "true" {
+			t.Errorf("event %s: userIdentity %+v (%v)", ev.EventName, rec.UserIdentity, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"DeleteRole", "GetRole"}, names); diff != "" {
+		t.Errorf("the MFA session's events mismatch (-want +got):\n%s", diff)
+	}
+
+	// The role was used: RoleLastUsed shows it once activity is written.
+	if err := e.srv.flushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("dev")}))
+	if got.Role.RoleLastUsed == nil || got.Role.RoleLastUsed.LastUsedDate == nil {
+		t.Errorf("RoleLastUsed = %+v", got.Role.RoleLastUsed)
+	}
+}
+
+func (f fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *stsapi.AssumeRoleWithWebIdentityInput) (*stsapi.AssumeRoleWithWebIdentityOutput, error) {
+	return &stsapi.AssumeRoleWithWebIdentityOutput{
+		Credentials: &stsapi.Credentials{AccessKeyId: "ASIAWEBWEBWEBWEBWEB1", SecretAccessKey: f.secret, SessionToken: f.token, Expiration: time.Now().Add(time.Hour)},
+		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: "AROAWEB:" + in.RoleSessionName,
+			Arn: "arn:aws:sts::" + testAccount + ":assumed-role/web/" + in.RoleSessionName},
+	}, nil
+}
+
+// TestAuditWebIdentityUser checks a successful AssumeRoleWithWebIdentity is recorded with the WebIdentityUser
+// identity its token names, and never with the token.
+func TestAuditWebIdentityUser(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.srv.sts = fakeSTS{Handler: stsapi.Unimplemented{}, secret: "webSecretKeyForTheTest0123456789", token: "webSessionTokenForTheTest0123456789"}
+	enc := base64.RawURLEncoding.EncodeToString
+	jwt := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(`{"iss":"https://accounts.google.com","aud":"app-123.apps.googleusercontent.com","sub":"1122334455"}`)) + "." + enc([]byte("signature"))
+	anon := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.url), RetryMaxAttempts: 1})
+	must[*sts.AssumeRoleWithWebIdentityOutput](t)(anon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/web"), RoleSessionName: aws.String("web-session"), WebIdentityToken: aws.String(jwt)}))
+	recs := e.find(testAccount, "AssumeRoleWithWebIdentity")
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	want := audit.UserIdentity{Type: "WebIdentityUser", PrincipalID: "accounts.google.com:app-123.apps.googleusercontent.com:1122334455",
+		UserName: "1122334455", IdentityProvider: "accounts.google.com"}
+	if diff := cmp.Diff(want, recs[0].UserIdentity); diff != "" {
+		t.Errorf("userIdentity mismatch (-want +got):\n%s", diff)
+	}
+	trail := e.rawRecords(testAccount)
+	for _, s := range []string{jwt, "webSecretKeyForTheTest0123456789", "webSessionTokenForTheTest0123456789"} {
+		if strings.Contains(trail, s) {
+			t.Errorf("%q is in the trail", s)
+		}
+	}
+}
+
+// TestTwoNodesShareOneTrail records through two nodes on one PostgreSQL store: each node's LookupEvents sees
+// both nodes' records.
+func TestTwoNodesShareOneTrail(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	must[*iam.CreateRoleOutput](t)(a.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shared"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	must[*iam.GetRoleOutput](t)(b.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shared")}))
+	a.flushAudit()
+	b.flushAudit()
+	for _, e := range []*env{a, b} {
+		out := must[*cloudtrail.LookupEventsOutput](t)(e.cloudtrailAs(e.root).LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyResourceName, AttributeValue: aws.String("shared")}}}))
+		var names []string
+		for _, ev := range out.Events {
+			names = append(names, aws.ToString(ev.EventName))
+		}
+		if diff := cmp.Diff([]string{"GetRole", "CreateRole"}, names); diff != "" {
+			t.Errorf("events mismatch (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestLookupEventsCLIPaginates makes the aws CLI page through NextToken (one event per page) and a time range.
+func TestLookupEventsCLIPaginates(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	for _, n := range []string{"p1", "p2", "p3"} {
+		must[*iam.CreateRoleOutput](t)(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(n), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	}
+	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	cmd := exec.Command("aws", "cloudtrail", "lookup-events", "--endpoint-url", e.url, "--output", "json", "--debug",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=CreateRole", "--page-size", "1", "--start-time", start)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testRootKey, "AWS_SECRET_ACCESS_KEY="+testRootSecret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("aws cloudtrail lookup-events: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Events []struct{ CloudTrailEvent string }
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, ev := range res.Events {
+		var rec audit.Record
+		json.Unmarshal([]byte(ev.CloudTrailEvent), &rec)
+		roles = append(roles, fmt.Sprint(rec.RequestParameters["roleName"]))
+	}
+	if diff := cmp.Diff([]string{"p3", "p2", "p1"}, roles); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(stderr.String(), "NextToken"); n < 2 {
+		t.Errorf("the CLI sent NextToken %d times, want it to page", n)
+	}
+}
+
+// TestAuditInvalidRequestParameters checks a request that fails validation is recorded with the parameters as
+// sent (its form does not decode as the operation's input).
+func TestAuditInvalidRequestParameters(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	_, err := e.iam.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("bad name!"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
+	apiError(t, err, "ValidationError")
+	recs := e.find(testAccount, "CreateRole")
+	if len(recs) != 1 || recs[0].ErrorCode != "ValidationError" || recs[0].RequestParameters["roleName"] != "bad name!" ||
+		recs[0].RequestParameters["assumeRolePolicyDocument"] != ec2Trust || recs[0].RequestParameters["action"] != nil {
+		t.Errorf("records = %+v", recs)
+	}
 }

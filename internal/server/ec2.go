@@ -16,10 +16,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/persona-iam/persona/internal/agent"
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/ec2"
 	"github.com/persona-iam/persona/internal/store"
+	"github.com/persona-iam/persona/internal/sts"
+	"github.com/persona-iam/persona/internal/token"
 	"github.com/persona-iam/persona/sigv4"
 )
 
@@ -33,6 +36,20 @@ import (
 // identity, because no AWS API hands an instance its role credentials: EC2 does that inside the hypervisor.
 
 const ec2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+// sourceEC2 is the eventSource of EC2 calls in the audit trail.
+const sourceEC2 = "ec2.amazonaws.com"
+
+// ec2Params is a request's parameters for its audit record: the form, first values, without Action and Version.
+func ec2Params(form map[string][]string) map[string]any {
+	params := map[string]any{}
+	for k, v := range form {
+		if k != "Action" && k != "Version" && len(v) > 0 {
+			params[k] = v[0]
+		}
+	}
+	return params
+}
 
 func (s *Server) ec2Service() *service {
 	return &service{name: "ec2", namespace: ec2Namespace, dispatch: s.ec2Dispatch, encodeError: encodeEC2Error}
@@ -317,6 +334,15 @@ func (s *Server) instanceCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inst := id.Instance
+	if c := out.Credentials; c != nil {
+		// Delivering role credentials is an AssumeRole by the EC2 service in the account's trail, as CloudTrail
+		// records it, written before the credentials are handed out.
+		if err := s.recordInstanceSession(r, requestID, id, out, now); err != nil {
+			s.cfg.Logger.Error("instance credential exchange: audit record failed", "id", requestID, "err", err)
+			fail(http.StatusInternalServerError, "ServiceFailure", fmt.Sprintf("Persona failed to process the request (request id %s).", requestID))
+			return
+		}
+	}
 	resp := agent.ExchangeResponse{
 		InstanceID: inst.ID, AccountID: id.Account, Region: inst.Region, AvailabilityZone: inst.AvailabilityZone,
 		InstanceType: inst.InstanceType, ImageID: inst.ImageID, PrivateIP: inst.PrivateIP, PendingTime: inst.Launched,
@@ -337,4 +363,45 @@ func (s *Server) instanceCredentials(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// instanceMinter mints instance-profile role sessions with STS's token ring; nil (no credentials, the exchange
+// says CredentialsUnavailable) without a ring.
+func instanceMinter(ring *token.Ring) ec2.Minter {
+	if ring == nil {
+		return nil
+	}
+	return func(_ context.Context, s ec2.Session, now time.Time) (*ec2.Credentials, error) {
+		c, _, err := sts.MintRoleSession(ring, sts.RoleSession{Kind: token.KindInstanceProfile, RoleARN: s.RoleARN,
+			RoleID: s.RoleID, SessionName: s.SessionName, Duration: s.Duration}, now)
+		if err != nil {
+			return nil, err
+		}
+		return &ec2.Credentials{AccessKeyID: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+			Expiration: c.Expiration}, nil
+	}
+}
+
+// recordInstanceSession writes the AssumeRole record of a credential delivery: userIdentity AWSService invoked by
+// the instance's service principal, the role and the session named after the instance. The secret and the token
+// are never in it.
+func (s *Server) recordInstanceSession(r *http.Request, requestID string, id *ec2.Identity, out *ec2.ExchangeOutput, now time.Time) error {
+	ev := audit.Event{
+		Time: now, Region: s.cfg.Region, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), RequestID: requestID,
+		Identity: audit.AWSService(id.Account, id.Instance.ServicePrincipal),
+		Source:   audit.SourceSTS, Action: "AssumeRole",
+		Params: map[string]any{"roleArn": out.RoleARN, "roleSessionName": id.Instance.ID,
+			"sourceInstanceArn": s.ec2.InstanceARN(id.Instance.Region, id.Account, id.Instance.ID)},
+		Response: map[string]any{
+			"credentials":     map[string]any{"accessKeyId": out.Credentials.AccessKeyID, "expiration": out.Credentials.Expiration.UTC().Format(time.RFC3339)},
+			"assumedRoleUser": map[string]any{"arn": "arn:aws:sts::" + id.Account + ":assumed-role/" + out.RoleName + "/" + id.Instance.ID},
+		},
+		Resources:        []audit.Resource{{ARN: out.RoleARN, AccountID: id.Account, Type: "AWS::IAM::Role"}},
+		RecipientAccount: id.Account,
+	}
+	row, err := audit.Build(ev)
+	if err != nil {
+		return err
+	}
+	return s.audit.writer.Record(r.Context(), row)
 }

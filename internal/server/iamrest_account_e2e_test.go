@@ -39,10 +39,12 @@ func TestAccountSummary(t *testing.T) {
 	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("a"), SerialNumber: dev.SerialNumber,
 		AuthenticationCode1: aws.String(totpAt(t, string(dev.Base32StringSeed), now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, string(dev.Base32StringSeed), now))}))
 
+	must[*iam.CreateOpenIDConnectProviderOutput](t)(e.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("https://token.actions.githubusercontent.com"), ClientIDList: []string{"sts.amazonaws.com"}}))
+
 	m := must[*iam.GetAccountSummaryOutput](t)(e.iam.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})).SummaryMap
 	want := map[string]int32{
 		"Users": 2, "Groups": 1, "Roles": 1, "Policies": 1, "PolicyVersionsInUse": 2, "InstanceProfiles": 1, "MFADevices": 2, "MFADevicesInUse": 1,
-		"AccountAccessKeysPresent": 1, "AccountMFAEnabled": 0, "Providers": 0,
+		"AccountAccessKeysPresent": 1, "AccountMFAEnabled": 0, "Providers": 1,
 		"UsersQuota": 5000, "GroupsQuota": 300, "RolesQuota": 1000, "PoliciesQuota": 1500, "InstanceProfilesQuota": 1000,
 		"AccessKeysPerUserQuota": 2, "GroupsPerUserQuota": 10, "VersionsPerPolicyQuota": 5, "AttachedPoliciesPerRoleQuota": 10,
 		"PolicySizeQuota": 6144, "AssumeRolePolicySizeQuota": 2048, "RolePolicySizeQuota": 10240, "UserPolicySizeQuota": 2048, "GroupPolicySizeQuota": 5120,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -273,7 +274,7 @@ func TestTagConditionKeys(t *testing.T) {
 		must[*iam.GetRoleOutput](t)(reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("blue-role")}))
 		_, err := reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("red-role")})
 		ae := apiError(t, err, "AccessDenied")
-		if !strings.Contains(ae.ErrorMessage(), "role/red-role") {
+		if !strings.Contains(ae.ErrorMessage(), "on resource: role red-role") { // AWS names an existing role "role NAME"
 			t.Errorf("message = %q", ae.ErrorMessage())
 		}
 		_, err = reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("plain-role")})
@@ -366,6 +367,11 @@ func TestVirtualMFADevices(t *testing.T) {
 				t.Errorf("unassigned devices = %+v", unassigned.VirtualMFADevices)
 			}
 
+			gd := must[*iam.GetMFADeviceOutput](t)(e.iam.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)}))
+			if aws.ToString(gd.UserName) != "alice" || aws.ToString(gd.SerialNumber) != serial || gd.EnableDate == nil {
+				t.Errorf("GetMFADevice = %+v", gd)
+			}
+
 			// VerifyMFA, for STS: a code is accepted once.
 			svc := e.srv.iam.(*persiam.Service)
 			if err := svc.VerifyMFA(ctx, testAccount, "alice", serial, cur); err != persiam.ErrMFAFailed {
@@ -416,6 +422,8 @@ func TestVirtualMFADevices(t *testing.T) {
 
 			must[*iam.DeactivateMFADeviceOutput](t)(e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)}))
 			_, err = e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)})
+			apiError(t, err, "NoSuchEntity")
+			_, err = e.iam.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)})
 			apiError(t, err, "NoSuchEntity")
 			if err := svc.VerifyMFA(ctx, testAccount, "alice", serial, totpAt(t, seed, now.Add(150*time.Second))); err != persiam.ErrMFAFailed {
 				t.Errorf("a deactivated device verified: %v", err)
@@ -570,5 +578,107 @@ func TestUserRenameCarriesCredentials(t *testing.T) {
 	svc := e.srv.iam.(*persiam.Service)
 	if err := svc.VerifyMFA(ctx, testAccount, "daniel", aws.ToString(dev.SerialNumber), totpAt(t, seed, now.Add(30*time.Second))); err != nil {
 		t.Errorf("VerifyMFA after rename: %v", err)
+	}
+}
+
+// TestSTSWithRealMFA passes codes of an enabled virtual MFA device to STS (wired to iam.Service.VerifyMFA): a
+// code works once, and the session it opens satisfies aws:MultiFactorAuthPresent.
+func TestSTSWithRealMFA(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"), PolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`)}))
+	key := must[*iam.CreateAccessKeyOutput](t)(e.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})).AccessKey
+	alice := aws.Credentials{AccessKeyID: aws.ToString(key.AccessKeyId), SecretAccessKey: aws.ToString(key.SecretAccessKey)}
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice")})).VirtualMFADevice
+	seed := string(dev.Base32StringSeed)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: dev.SerialNumber,
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+
+	_, err := e.iamAs(alice).ListRoles(ctx, &iam.ListRolesInput{})
+	apiError(t, err, "AccessDenied")
+	code := totpAt(t, seed, now.Add(30*time.Second))
+	out := must[*sts.GetSessionTokenOutput](t)(e.stsAs(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: dev.SerialNumber, TokenCode: aws.String(code)}))
+	session := aws.Credentials{AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey), SessionToken: aws.ToString(out.Credentials.SessionToken)}
+	must[*iam.ListRolesOutput](t)(e.iamAs(session).ListRoles(ctx, &iam.ListRolesInput{}))
+	// The same code a second time is a replay.
+	_, err = e.stsAs(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: dev.SerialNumber, TokenCode: aws.String(code)})
+	apiError(t, err, "AccessDenied")
+}
+
+// TestVerifyPassword checks the console sign-in hook: one error for every failure, and the use recorded where
+// GetUser and the credential report show it.
+func TestVerifyPassword(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	svc := e.srv.iam.(*persiam.Service)
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("erin")}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("nopass")}))
+	must[*iam.CreateLoginProfileOutput](t)(e.iam.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("erin"), Password: aws.String("Correct-Horse-1"), PasswordResetRequired: true}))
+	for _, c := range []struct{ user, pw string }{{"erin", "wrong"}, {"nopass", "Correct-Horse-1"}, {"ghost", "Correct-Horse-1"}} {
+		if _, err := svc.VerifyPassword(ctx, testAccount, c.user, c.pw); err != persiam.ErrSignInFailed {
+			t.Errorf("VerifyPassword(%s, %s) = %v, want ErrSignInFailed", c.user, c.pw, err)
+		}
+	}
+	if _, err := svc.VerifyPassword(ctx, "999988887777", "erin", "Correct-Horse-1"); err != persiam.ErrSignInFailed {
+		t.Errorf("another account: %v", err)
+	}
+	check, err := svc.VerifyPassword(ctx, testAccount, "erin", "Correct-Horse-1")
+	if err != nil || !check.ResetRequired || check.Expired {
+		t.Fatalf("VerifyPassword = %+v, %v; want reset required", check, err)
+	}
+	u := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("erin")})).User
+	if u.PasswordLastUsed == nil || time.Since(*u.PasswordLastUsed) > time.Minute {
+		t.Errorf("PasswordLastUsed = %v", u.PasswordLastUsed)
+	}
+}
+
+// TestMFADeviceLimits: eight devices per user at most, and a device in use cannot be enabled for another user.
+func TestMFADeviceLimits(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u1")}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u2")}))
+	now := time.Now()
+	enable := func(user string, dev *types.VirtualMFADevice) error {
+		seed := string(dev.Base32StringSeed)
+		_, err := e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String(user), SerialNumber: dev.SerialNumber,
+			AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))})
+		return err
+	}
+	var first *types.VirtualMFADevice
+	for i := 0; i < 9; i++ {
+		dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(fmt.Sprintf("d%d", i))})).VirtualMFADevice
+		err := enable("u1", dev)
+		switch {
+		case i == 0:
+			first = dev
+			fallthrough
+		case i < 8:
+			if err != nil {
+				t.Fatalf("device %d: %v", i, err)
+			}
+		default:
+			ae := apiError(t, err, "LimitExceeded")
+			if ae.ErrorMessage() != "Cannot exceed quota for MFADevicesPerUser: 8" {
+				t.Errorf("message = %q", ae.ErrorMessage())
+			}
+		}
+	}
+	ae := apiError(t, enable("u2", first), "EntityAlreadyExists")
+	if ae.ErrorMessage() != "MFA Device is already in use." {
+		t.Errorf("message = %q", ae.ErrorMessage())
+	}
+	_, err := e.iam.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("u2"), SerialNumber: first.SerialNumber})
+	apiError(t, err, "NoSuchEntity")
+	page := must[*iam.ListMFADevicesOutput](t)(e.iam.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("u1"), MaxItems: aws.Int32(5)}))
+	if len(page.MFADevices) != 5 || !page.IsTruncated {
+		t.Errorf("first page: %d devices, truncated %v", len(page.MFADevices), page.IsTruncated)
+	}
+	page = must[*iam.ListMFADevicesOutput](t)(e.iam.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("u1"), Marker: page.Marker}))
+	if len(page.MFADevices) != 3 || page.IsTruncated {
+		t.Errorf("second page: %d devices, truncated %v", len(page.MFADevices), page.IsTruncated)
 	}
 }

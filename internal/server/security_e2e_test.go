@@ -508,7 +508,6 @@ func TestAttackDetachGuardrailByCaseVariant(t *testing.T) {
 // only.
 func TestAttackDNSRebindingReadsIMDS(t *testing.T) {
 	e := newEnv(t, sqliteStore)
-	e.srv.ec2.SetMinter((&mintLog{}).mint)
 	e.role(e.iam, "web-role", ec2Trust, "")
 	e.instanceProfile("web", "web-role")
 	r := e.register(e.root, "IamInstanceProfile.Name", "web")

@@ -78,8 +78,10 @@ type Server struct {
 	sts     stsapi.Handler
 	json    map[string]*jsonService // JSON 1.1 services by X-Amz-Target prefix (json.go)
 	audit   *auditor
-	ec2     *ec2.Service
-	// exchangeVerifier verifies the agent's identity exchanges (ec2.go).
+
+	// ec2 serves instances and their profile associations; exchangeVerifier verifies the agent's identity
+	// exchanges (ec2.go).
+	ec2              *ec2.Service
 	exchangeVerifier sigv4.Verifier
 }
 
@@ -118,22 +120,24 @@ func New(cfg Config) *Server {
 		s.cfg.Keyring = k
 	}
 	var ring *token.Ring
+	var refreshRing func(context.Context) bool
 	if s.cfg.Keyring != nil {
-		ring = s.cfg.Keyring.Ring()
+		ring, refreshRing = s.cfg.Keyring.Ring(), s.cfg.Keyring.RefreshNow
 	}
-	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring})
-	// IAM reads entities through a cache that its own writes and the authorizer's generation (other nodes' writes)
-	// invalidate: a GetRole then costs no database round trip (docs/performance.md, "Server under load").
+	s.authn = authn.New(authn.Config{Store: cfg.Store, Box: cfg.Box, Generation: s.authz.Generation, Now: cfg.Now, Tokens: ring, RefreshTokens: refreshRing})
+	// IAM and STS read entities through a cache that writes through it and the authorizer's generation (other
+	// nodes' writes) invalidate: a GetRole or AssumeRole then costs no database round trip (docs/performance.md,
+	// "Server under load").
 	cached := cache.New(cfg.Store, s.authz.Generation, 0)
 	iamSvc := iam.New(iam.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, InsecureOIDCLoopback: cfg.OIDCInsecureLoopback})
 	s.iam = iamSvc
 	// AssumeRole and GetSessionToken check SerialNumber and TokenCode against IAM's MFA devices.
-	stsService := sts.New(sts.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
+	stsService := sts.New(sts.Config{Store: cached, Box: cfg.Box, Authz: s.authz, Tokens: ring, MFA: iamSvc.VerifyMFA, Now: cfg.Now})
 	// AssumeRoleWithWebIdentity fetches providers' keys with this verifier (federation.go).
 	stsService.SetOIDCVerifier(oidc.New(oidc.Config{HTTPClient: cfg.OIDCHTTPClient, AllowInsecureLoopback: cfg.OIDCInsecureLoopback, Now: cfg.Now}))
 	s.sts = stsService
 	s.jsonRoutes()
-	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region})
+	s.ec2 = ec2.New(ec2.Config{Store: cfg.Store, Box: cfg.Box, Authz: s.authz, Now: cfg.Now, Region: cfg.Region, Mint: instanceMinter(ring)})
 	s.routes()
 	return s
 }

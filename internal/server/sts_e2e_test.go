@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -109,7 +111,8 @@ func TestAssumeRoleWithSDKProvider(t *testing.T) {
 			must[*iam.ListUsersOutput](t)(asRole.ListUsers(ctx, &iam.ListUsersInput{}))
 
 			// Revoke active sessions: deny everything to sessions issued before a time after this one's issue.
-			revokeAt := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339)
+			revokeTime := time.Now().UTC().Truncate(time.Second).Add(time.Second)
+			revokeAt := revokeTime.Format(time.RFC3339)
 			must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Reader"), PolicyName: aws.String("AWSRevokeOlderSessions"), PolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + revokeAt + `"}}}]}`)}))
 			_, err = asRole.ListRoles(ctx, &iam.ListRolesInput{})
@@ -119,6 +122,10 @@ func TestAssumeRoleWithSDKProvider(t *testing.T) {
 			}
 			// GetCallerIdentity still answers: it needs no permission.
 			must[*sts.GetCallerIdentityOutput](t)(stsRole.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+			// Sessions issued from the revocation time on are not affected.
+			time.Sleep(time.Until(revokeTime))
+			fresh := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("fresh")}))
+			must[*iam.ListRolesOutput](t)(e.iamAs(e.sessionCreds(fresh)).ListRoles(ctx, &iam.ListRolesInput{}))
 		})
 	}
 }
@@ -145,6 +152,26 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 	if out.PackedPolicySize != nil {
 		t.Errorf("PackedPolicySize = %d without session policies or tags", *out.PackedPolicySize)
 	}
+	// A changed trust policy applies to the next AssumeRole at once (no stale cached role).
+	trustDoc := trustAWS("arn:aws:iam::" + testAccount + ":root")
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("AccountTrust"), PolicyDocument: aws.String(ec2Trust)}))
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1")})
+	apiError(t, err, "AccessDenied")
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("AccountTrust"), PolicyDocument: aws.String(trustDoc)}))
+
+	// Regression: in its own account a role's trust policy must still allow the caller; an identity policy allowing
+	// sts:AssumeRole on every role does not reach a role that trusts only a service.
+	ec2Role := e.role(e.iam, "Instances", ec2Trust, allow(`"iam:*"`, "*"))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bob"), PolicyName: aws.String("assume-all"), PolicyDocument: aws.String(allow(`"sts:AssumeRole"`, "*"))}))
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(ec2Role), RoleSessionName: aws.String("escalate")})
+	apiError(t, err, "AccessDenied")
+
+	// ABAC in the trust policy: the caller's own tags (aws:PrincipalTag) are seen.
+	abacRole := e.role(e.iam, "Abac", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}`, "")
+	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(abacRole), RoleSessionName: aws.String("abac")})
+	apiError(t, err, "AccessDenied")
+	must[*iam.TagUserOutput](t)(e.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("bob"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("blue")}}}))
+	must[*sts.AssumeRoleOutput](t)(bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(abacRole), RoleSessionName: aws.String("abac")}))
 
 	// A role that does not exist is refused like one that does not trust the caller.
 	_, err = bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/Nope"), RoleSessionName: aws.String("s1")})
@@ -177,6 +204,12 @@ func TestAssumeRoleDecisionRules(t *testing.T) {
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: []ststypes.Tag{{Key: aws.String("a"), Value: aws.String("1")}}}},
 		{"source identity without sts:SetSourceIdentity", "AccessDenied", "User: arn:aws:iam::" + testAccount + ":user/bob is not authorized to perform: sts:SetSourceIdentity on resource: " + roleARN,
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), SourceIdentity: aws.String("bob")}},
+		{"session policy of another account", "InvalidParameterValue", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), PolicyArns: []ststypes.PolicyDescriptorType{{Arn: aws.String("arn:aws:iam::444455556666:policy/Admin")}}}},
+		{"packed tags too large", "PackedPolicyTooLarge", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), Tags: bigTags()}},
+		{"another partition", "AccessDenied", "",
+			sts.AssumeRoleInput{RoleArn: aws.String(strings.Replace(roleARN, "arn:aws:", "arn:aws-cn:", 1)), RoleSessionName: aws.String("s1")}},
 		{"MFA code without serial", "AccessDenied", "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
 			sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("s1"), TokenCode: aws.String("123456")}},
 	} {
@@ -324,8 +357,8 @@ func TestAssumeRoleCrossAccount(t *testing.T) {
 			const other = "444455556666"
 			rootB := e.iamAs(e.secondAccount(other))
 			sharedARN := e.role(rootB, "Shared", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"deputy-42"}}}]}`, allow(`"iam:ListRoles"`, "*"))
+			carol := e.userWithKey("carol") // before a trust policy names her: IAM refuses a principal that does not exist
 			namedARN := e.role(rootB, "Named", trustAWS("arn:aws:iam::"+testAccount+":user/carol"), allow(`"iam:ListRoles"`, "*"))
-			carol := e.userWithKey("carol")
 			carolSTS := e.stsAs(carol)
 
 			// Without an identity policy in her own account, not even a trust policy naming carol suffices.
@@ -371,7 +404,7 @@ func TestRoleChaining(t *testing.T) {
 	ctx := context.Background()
 	alice := e.userWithKey("alice")
 	firstARN := e.role(e.iam, "First", trustAWS("arn:aws:iam::"+testAccount+":user/alice", "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"), "")
-	secondARN := e.role(e.iam, "Second", trustAWS(firstARN, "sts:AssumeRole", "sts:SetSourceIdentity"),
+	secondARN := e.role(e.iam, "Second", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"`+firstARN+`"},"Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"sts:TransitiveTag/team":"blue"}}}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue","aws:SourceIdentity":"alice"}}}]}`)
 	must[*iam.UpdateRoleOutput](t)(e.iam.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("Second"), MaxSessionDuration: aws.Int32(7200)}))
 
@@ -434,11 +467,13 @@ func TestKeyRotationKeepsLiveSessions(t *testing.T) {
 }
 
 // TestNodesShareSessionKeys: two servers on one PostgreSQL store share the key ring: credentials minted by one
-// work on the other, and a rotation reaches both through the store's change sequence.
+// work on the other, a rotation reaches both through the store's change sequence, and a node that has not yet
+// noticed a rotation reloads the ring when a token names a key it does not have.
 func TestNodesShareSessionKeys(t *testing.T) {
 	e := newEnv(t, postgresStore)
 	ctx := context.Background()
-	node2 := New(Config{Store: e.st, Box: e.srv.cfg.Box, WatchInterval: 20 * time.Millisecond})
+	// Node 2 does not poll in this test's lifetime: only on-demand refreshes can teach it the new key.
+	node2 := New(Config{Store: e.st, Box: e.srv.cfg.Box, WatchInterval: time.Hour})
 	runCtx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
 	go node2.Run(runCtx)
@@ -455,22 +490,67 @@ func TestNodesShareSessionKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Wait (bounded) for both nodes' watchers to load the rotated ring.
-	for _, n := range []*Server{e.srv, node2} {
-		for i := 0; ; i++ {
-			if _, active := n.cfg.Keyring.Ring().Keys(); active == res.Active {
-				break
-			}
-			if i == 500 {
-				t.Fatalf("a node did not pick up the rotated ring")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	if err := e.srv.cfg.Keyring.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, active := node2.cfg.Keyring.Ring().Keys(); active == res.Active {
+		t.Fatal("node 2 already has the rotated ring; the test would prove nothing")
+	}
+	rotated := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("n1b")}))
+	must[*iam.ListRolesOutput](t)(e2.iamAs(e.sessionCreds(rotated)).ListRoles(ctx, &iam.ListRolesInput{}))
+	if _, active := node2.cfg.Keyring.Ring().Keys(); active != res.Active {
+		t.Errorf("node 2 active key %d after an on-demand refresh, want %d", active, res.Active)
 	}
 	fromNode2 := must[*sts.AssumeRoleOutput](t)(e2.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("n2")}))
-	for _, out := range []*sts.AssumeRoleOutput{fromNode1, fromNode2} {
+	for _, out := range []*sts.AssumeRoleOutput{fromNode1, rotated, fromNode2} {
 		for _, n := range []*env{e, e2} {
 			must[*iam.ListRolesOutput](t)(n.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{}))
 		}
+	}
+}
+
+// bigTags returns 50 session tags of maximal, incompressible (random) keys and values.
+func bigTags() []ststypes.Tag {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	rnd := rand.New(rand.NewPCG(1, 2))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	var tags []ststypes.Tag
+	for range 50 {
+		tags = append(tags, ststypes.Tag{Key: aws.String(word(128)), Value: aws.String(word(256))})
+	}
+	return tags
+}
+
+// TestSessionContextKeys: a role session is authorized with AWS's context keys for it: aws:PrincipalArn is the
+// role's ARN, aws:userid is ROLEID:session, aws:PrincipalType AssumedRole, role tags and (overriding them) session
+// tags as aws:PrincipalTag, aws:TokenIssueTime, and aws:MultiFactorAuthPresent false without MFA.
+func TestSessionContextKeys(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.userWithKey("alice")
+	roleARN := e.role(e.iam, "Ctx", trustAWS("arn:aws:iam::"+testAccount+":user/alice", "sts:AssumeRole", "sts:TagSession"), "")
+	must[*iam.TagRoleOutput](t)(e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("Ctx"), Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}))
+	role := must[*iam.GetRoleOutput](t)(e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("Ctx")})).Role
+	must[*iam.PutRolePolicyOutput](t)(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Ctx"), PolicyName: aws.String("keys"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{
+		"StringEquals":{"aws:PrincipalArn":"` + roleARN + `","aws:PrincipalType":"AssumedRole","aws:userid":"` + aws.ToString(role.RoleId) + `:ctx","aws:PrincipalTag/env":"prod","aws:PrincipalAccount":"` + testAccount + `"},
+		"Bool":{"aws:MultiFactorAuthPresent":"false"},
+		"Null":{"aws:TokenIssueTime":"false"}}}]}`)}))
+	out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ctx")}))
+	must[*iam.ListRolesOutput](t)(e.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{}))
+
+	// Another session name, or a session tag overriding the role's tag, no longer satisfies the conditions.
+	for _, in := range []*sts.AssumeRoleInput{
+		{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("other")},
+		{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ctx"), Tags: []ststypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}},
+	} {
+		out := must[*sts.AssumeRoleOutput](t)(e.stsAs(alice).AssumeRole(ctx, in))
+		_, err := e.iamAs(e.sessionCreds(out)).ListRoles(ctx, &iam.ListRolesInput{})
+		apiError(t, err, "AccessDenied")
 	}
 }

@@ -215,3 +215,30 @@ func TestDecodeAuthorizationMessage(t *testing.T) {
 	_, err = e.stsAs(rootB).DecodeAuthorizationMessage(ctx, &sts.DecodeAuthorizationMessageInput{EncodedMessage: aws.String(encoded)})
 	apiError(t, err, "InvalidAuthorizationMessageException")
 }
+
+// TestAssumeRoleWithVirtualMFA: the SDK's assume-role provider with an MFA token provider, against a virtual MFA
+// device enabled through IAM; a replayed code is refused.
+func TestAssumeRoleWithVirtualMFA(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	alice := e.userWithKey("alice")
+	dev := must[*iam.CreateVirtualMFADeviceOutput](t)(e.iam.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice-phone")})).VirtualMFADevice
+	serial, seed := aws.ToString(dev.SerialNumber), string(dev.Base32StringSeed)
+	now := time.Now()
+	must[*iam.EnableMFADeviceOutput](t)(e.iam.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial),
+		AuthenticationCode1: aws.String(totpAt(t, seed, now.Add(-30*time.Second))), AuthenticationCode2: aws.String(totpAt(t, seed, now))}))
+	roleARN := e.role(e.iam, "Guarded", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:user/alice"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"},"NumericLessThan":{"aws:MultiFactorAuthAge":"300"}}}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`)
+
+	code := totpAt(t, seed, now.Add(30*time.Second)) // the next code: the enabling ones are spent
+	prov := e.provider(alice, roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.SerialNumber = aws.String(serial)
+		o.TokenProvider = func() (string, error) { return code, nil }
+	})
+	must[*iam.ListRolesOutput](t)(iam.NewFromConfig(e.cfgProvider(prov)).ListRoles(ctx, &iam.ListRolesInput{}))
+
+	_, err := e.stsAs(alice).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("replay"), SerialNumber: aws.String(serial), TokenCode: aws.String(code)})
+	if ae := apiError(t, err, "AccessDenied"); ae.ErrorMessage() != "MultiFactorAuthentication failed with invalid MFA one time pass code." {
+		t.Errorf("replayed code: %q", ae.ErrorMessage())
+	}
+}

@@ -59,7 +59,11 @@ type MFADevice struct {
 	LastStep int64 `json:"lastStep,omitempty"`
 	// Drift is the device clock's offset in time steps, measured by EnableMFADevice and ResyncMFADevice.
 	Drift int64 `json:"drift,omitempty"`
-	Tags  []Tag `json:"tags,omitempty"`
+	// FailedAttempts counts wrong codes given to STS in a row; LockedUntil is when the device accepts codes
+	// again after too many.
+	FailedAttempts int       `json:"failed,omitempty"`
+	LockedUntil    time.Time `json:"lockedUntil,omitempty"`
+	Tags           []Tag     `json:"tags,omitempty"`
 }
 
 // MFAAssignment records that the device Device (name) with serial Serial is enabled for User.

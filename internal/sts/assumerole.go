@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +58,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	if err != nil {
 		return nil, err
 	}
+	if roleARN.Partition != s.partition {
+		return nil, &authz.DeniedError{PrincipalARN: p.ARN, Action: "sts:AssumeRole", Resource: in.RoleArn}
+	}
 	chained := p.Type == authz.AssumedRole
 	duration := defaultRoleSession
 	if in.DurationSeconds != nil {
@@ -65,7 +69,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 	if chained && duration > chainedSessionLimit {
 		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	req, err := s.sessionRequest(p, in.Policy, in.PolicyArns, in.Tags, in.TransitiveTagKeys, in.SourceIdentity)
+	req, err := s.sessionRequest(p, roleARN.AccountID, in.Policy, in.PolicyArns, in.Tags, in.TransitiveTagKeys, in.SourceIdentity)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +118,13 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		checks = append(checks, "sts:SetSourceIdentity")
 	}
 	for _, action := range checks {
+		ok, err := s.authz.ResourcePolicyAllows(ctx, action, roleARN.String(), trust, keys)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &authz.DeniedError{PrincipalARN: p.ARN, Action: action, Resource: in.RoleArn}
+		}
 		if err := s.authz.AuthorizeWithPolicy(ctx, action, roleARN.String(), trust, keys); err != nil {
 			var d *authz.DeniedError
 			if errors.As(err, &d) {
@@ -181,12 +192,8 @@ func parseRoleARN(s string) (arn.ARN, arn.IAMResource, error) {
 // loadRole returns the role the ARN names, or nil when there is none (or its path differs: the ARN then names no
 // role).
 func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) (*store.Role, error) {
-	var role store.Role
-	_, err := store.GetJSON(ctx, s.store, store.KindRole, a.AccountID, res.Name, &role)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	role, err := s.roles.get(ctx, s, a.AccountID, res.Name)
+	if err != nil || role == nil {
 		return nil, err
 	}
 	path := role.Path
@@ -198,6 +205,45 @@ func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) 
 	if role.Name != res.Name || path != res.Path || a.Partition != s.partition {
 		return nil, nil
 	}
+	return role, nil
+}
+
+// roleCache keeps the roles AssumeRole reads until the authorizer's generation moves (any IAM write on this node,
+// or any write through another node, noticed by the change-sequence watcher): a role is read from the store once
+// per change, not once per AssumeRole, with the same staleness bound as the authorizer's policy caches.
+type roleCache struct {
+	mu    sync.Mutex
+	gen   int64
+	roles map[string]*store.Role
+}
+
+const maxCachedRoles = 10000
+
+func (c *roleCache) get(ctx context.Context, s *Service, account, name string) (*store.Role, error) {
+	gen := s.authz.Generation()
+	key := account + "/" + strings.ToLower(name)
+	c.mu.Lock()
+	if c.roles == nil || c.gen != gen || len(c.roles) >= maxCachedRoles {
+		c.roles, c.gen = map[string]*store.Role{}, gen
+	}
+	r, ok := c.roles[key]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	var role store.Role
+	_, err := store.GetJSON(ctx, s.store, store.KindRole, account, name, &role)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // not cached: names that do not exist must not fill the cache
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.roles[key] = &role
+	}
+	c.mu.Unlock()
 	return &role, nil
 }
 
@@ -226,6 +272,7 @@ func (s *Service) verifyMFA(ctx context.Context, p *authz.Principal, serial, cod
 // with what a calling role session passes on (transitive tags, source identity).
 type sessionRequest struct {
 	tags           []token.Tag
+	inherited      []token.Tag // transitive tags from the calling session
 	requestTags    []stsapi.Tag
 	transitive     []string
 	policyARNs     []string
@@ -233,7 +280,7 @@ type sessionRequest struct {
 	packed         int32
 }
 
-func (s *Service) sessionRequest(p *authz.Principal, doc string, arns []stsapi.PolicyDescriptorType, tags []stsapi.Tag, transitiveKeys []string, sourceIdentity string) (*sessionRequest, error) {
+func (s *Service) sessionRequest(p *authz.Principal, account, doc string, arns []stsapi.PolicyDescriptorType, tags []stsapi.Tag, transitiveKeys []string, sourceIdentity string) (*sessionRequest, error) {
 	r := &sessionRequest{requestTags: tags}
 	if doc != "" {
 		if n := utf8.RuneCountInString(doc); n > maxSessionPolicyLen {
@@ -251,6 +298,11 @@ func (s *Service) sessionRequest(p *authz.Principal, doc string, arns []stsapi.P
 		res, err2 := arn.SplitIAM(a)
 		if err != nil || err2 != nil || a.Service != "iam" || res.Type != arn.TypePolicy || strings.ContainsAny(d.Arn, "*?") {
 			return nil, stsapi.InvalidParameterValue("The policy ARN %s is not a managed policy ARN.", d.Arn)
+		}
+		// Managed session policies must be AWS-managed or belong to the session's own account.
+		// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+		if a.AccountID != "aws" && a.AccountID != account {
+			return nil, stsapi.InvalidParameterValue("The policy ARN %s is not in account %s.", d.Arn, account)
 		}
 		r.policyARNs = append(r.policyARNs, d.Arn)
 	}
@@ -280,6 +332,7 @@ func (s *Service) sessionRequest(p *authz.Principal, doc string, arns []stsapi.P
 			seen[strings.ToLower(k)] = true
 			if v, ok := p.Session.Tags[k]; ok {
 				r.tags = append(r.tags, token.Tag{Key: k, Value: v})
+				r.inherited = append(r.inherited, token.Tag{Key: k, Value: v})
 			}
 			r.transitive = append(r.transitive, k)
 		}
@@ -317,6 +370,11 @@ func (r *sessionRequest) conditionKeys() map[string][]string {
 	}
 	if len(r.transitive) > 0 {
 		m["sts:TransitiveTagKeys"] = r.transitive
+	}
+	// Incoming transitive tags of a role chain, for the next role's trust policy.
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_transitivetagkeys
+	for _, t := range r.inherited {
+		m["sts:TransitiveTag/"+t.Key] = []string{t.Value}
 	}
 	if r.sourceIdentity != "" {
 		m["sts:SourceIdentity"] = []string{r.sourceIdentity}

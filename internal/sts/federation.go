@@ -243,7 +243,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	if err != nil {
 		return nil, err
 	}
-	req, err := s.sessionRequest(&authz.Principal{}, in.Policy, in.PolicyArns, tags, transitive, claims.SourceIdentity)
+	req, err := s.sessionRequest(&authz.Principal{}, roleARN.AccountID, in.Policy, in.PolicyArns, tags, transitive, claims.SourceIdentity)
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +379,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 		tags = append(tags, stsapi.Tag{Key: k, Value: v})
 	}
 	transitive := a.Attributes["https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"]
-	req, err := s.sessionRequest(&authz.Principal{}, in.Policy, in.PolicyArns, tags, transitive, a.SourceIdentity)
+	req, err := s.sessionRequest(&authz.Principal{}, roleARN.AccountID, in.Policy, in.PolicyArns, tags, transitive, a.SourceIdentity)
 	if err != nil {
 		return nil, err
 	}

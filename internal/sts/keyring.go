@@ -30,6 +30,25 @@ type Keyring struct {
 	mu      sync.Mutex
 	seq     int64 // change sequence seen at the last refresh
 	version int64 // version of the record loaded
+	forced  time.Time
+}
+
+// minForcedRefresh spaces on-demand refreshes, so that requests with made-up tokens cannot turn into a store query
+// each.
+const minForcedRefresh = 200 * time.Millisecond
+
+// RefreshNow refreshes the ring on demand, when a token names a key this node does not have (another node may
+// have rotated the ring a moment ago); it does nothing if it ran less than 200ms ago. It reports whether it
+// refreshed.
+func (k *Keyring) RefreshNow(ctx context.Context) bool {
+	k.mu.Lock()
+	if time.Since(k.forced) < minForcedRefresh {
+		k.mu.Unlock()
+		return false
+	}
+	k.forced = time.Now()
+	k.mu.Unlock()
+	return k.Refresh(ctx) == nil
 }
 
 // OpenKeyring loads the ring from st, creating and storing a ring with one fresh key on the first start. It is safe

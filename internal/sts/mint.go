@@ -62,7 +62,7 @@ func MintRoleSession(ring *token.Ring, s RoleSession, now time.Time) (*stsapi.Cr
 	if kind == 0 {
 		kind = token.KindAssumeRole
 	}
-	if kind != token.KindAssumeRole && kind != token.KindWebIdentity && kind != token.KindSAML {
+	if kind != token.KindAssumeRole && kind != token.KindWebIdentity && kind != token.KindSAML && kind != token.KindInstanceProfile {
 		return nil, nil, fmt.Errorf("%w: %s is not a role session kind", ErrBadSession, kind)
 	}
 	sess := &token.Session{

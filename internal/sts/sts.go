@@ -45,6 +45,7 @@ type Service struct {
 	mfa       MFAVerifier
 	now       func() time.Time
 	partition string
+	roles     roleCache
 	fed       federation // AssumeRoleWithWebIdentity's OIDC verifier (federation.go)
 }
 

@@ -90,7 +90,7 @@ func (s *Service) GetFederationToken(ctx context.Context, in *stsapi.GetFederati
 		return nil, err
 	}
 	fedARN := arn.FederatedUser(s.partition, p.Account, in.Name).String()
-	req, err := s.sessionRequest(p, in.Policy, in.PolicyArns, in.Tags, nil, "")
+	req, err := s.sessionRequest(p, p.Account, in.Policy, in.PolicyArns, in.Tags, nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ const (
 	KindSAML
 	KindSessionToken // GetSessionToken
 	KindFederation   // GetFederationToken
+	// KindInstanceProfile is a role session delivered to an EC2 instance (or task) through its instance profile;
+	// requests signed with it carry ec2:SourceInstanceARN (the session name is the instance id).
+	KindInstanceProfile
 )
 
 // String returns the STS operation name of k.
@@ -31,6 +34,8 @@ func (k Kind) String() string {
 		return "GetSessionToken"
 	case KindFederation:
 		return "GetFederationToken"
+	case KindInstanceProfile:
+		return "InstanceProfile"
 	}
 	return "Unknown"
 }
@@ -211,7 +216,7 @@ func decodeSession(plain []byte) (*Session, error) {
 	flags := d.byte()
 	s.MFA = flags&1 != 0
 	s.ChainDepth = int(d.byte())
-	if flags&^1 != 0 || s.Kind < KindAssumeRole || s.Kind > KindFederation {
+	if flags&^1 != 0 || s.Kind < KindAssumeRole || s.Kind > KindInstanceProfile {
 		return nil, errEncoding
 	}
 	s.Account, s.PrincipalARN, s.PrincipalID = d.string(), d.string(), d.string()

@@ -25,18 +25,20 @@ import (
 // DefaultMaxEntries bounds the cache when New is given no bound; past it, the cache starts again empty.
 const DefaultMaxEntries = 100_000
 
-// Store is a store.Store whose Get and GetByID answers are cached. List, Count and everything inside a
-// transaction go to the underlying store. It is safe for concurrent use.
+// Store is a store.Store whose Get, GetByID and List answers are cached. Count and everything inside a transaction
+// go to the underlying store. It is safe for concurrent use.
 type Store struct {
 	store.Store
 	gen   func() int64
 	local atomic.Int64
 	max   int
 
-	mu    sync.RWMutex
-	at    generation
-	byKey map[keyOf]store.Record
-	byID  map[idOf]store.Record
+	mu      sync.RWMutex
+	at      generation
+	entries int // records held, pages counting each of their records
+	byKey   map[keyOf]store.Record
+	byID    map[idOf]store.Record
+	pages   map[listOf]store.Page
 }
 
 type generation struct{ ext, local int64 }
@@ -54,6 +56,12 @@ type idOf struct {
 	id   string
 }
 
+type listOf struct {
+	kind                    store.Kind
+	account, prefix, marker string
+	max                     int
+}
+
 // New returns a cache in front of st. gen reports a number that moves whenever st may have been changed by
 // someone else (nil: only this cache's own transactions invalidate). maxEntries bounds the entries (0:
 // DefaultMaxEntries).
@@ -64,7 +72,8 @@ func New(st store.Store, gen func() int64, maxEntries int) *Store {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
-	return &Store{Store: st, gen: gen, max: maxEntries, byKey: map[keyOf]store.Record{}, byID: map[idOf]store.Record{}}
+	return &Store{Store: st, gen: gen, max: maxEntries,
+		byKey: map[keyOf]store.Record{}, byID: map[idOf]store.Record{}, pages: map[listOf]store.Page{}}
 }
 
 func (s *Store) generation() generation { return generation{ext: s.gen(), local: s.local.Load()} }
@@ -84,7 +93,7 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, account, key string) (
 	if err != nil {
 		return rec, err
 	}
-	s.put(g, func() { s.byKey[k] = clone(rec) })
+	s.put(g, 1, func() { s.byKey[k] = clone(rec) })
 	return rec, nil
 }
 
@@ -103,22 +112,46 @@ func (s *Store) GetByID(ctx context.Context, kind store.Kind, id string) (store.
 	if err != nil {
 		return rec, err
 	}
-	s.put(g, func() { s.byID[k] = clone(rec) })
+	s.put(g, 1, func() { s.byID[k] = clone(rec) })
 	return rec, nil
 }
 
-// put stores an entry loaded under generation g, unless the cache has moved on since.
-func (s *Store) put(g generation, add func()) {
+// List implements store.Reader.
+func (s *Store) List(ctx context.Context, kind store.Kind, account, prefix, marker string, max int) (store.Page, error) {
+	k := listOf{kind, account, prefix, marker, max}
+	g := s.generation()
+	s.mu.RLock()
+	page, ok := s.pages[k]
+	ok = ok && s.at == g
+	s.mu.RUnlock()
+	if ok {
+		return clonePage(page), nil
+	}
+	page, err := s.Store.List(ctx, kind, account, prefix, marker, max)
+	if err != nil {
+		return page, err
+	}
+	s.put(g, len(page.Records)+1, func() { s.pages[k] = clonePage(page) })
+	return page, nil
+}
+
+// put stores an entry of n records loaded under generation g, unless the cache has moved on since.
+func (s *Store) put(g generation, n int, add func()) {
+	if n > s.max {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.at != g || len(s.byKey)+len(s.byID) >= s.max {
+	if s.at != g || s.entries+n > s.max {
 		if g != s.generation() {
 			return // loaded under a generation that is already gone
 		}
-		s.at = g
+		s.at, s.entries = g, 0
 		clear(s.byKey)
 		clear(s.byID)
+		clear(s.pages)
 	}
+	s.entries += n
 	add()
 }
 
@@ -189,6 +222,24 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 
 // Unwrap returns the underlying store.
 func (s *Store) Unwrap() store.Store { return s.Store }
+
+// clonePage copies the page's records and their data, the data of all records in one allocation.
+func clonePage(p store.Page) store.Page {
+	n := 0
+	for _, r := range p.Records {
+		n += len(r.Data)
+	}
+	buf := make([]byte, 0, n)
+	recs := make([]store.Record, len(p.Records))
+	for i, r := range p.Records {
+		start := len(buf)
+		buf = append(buf, r.Data...)
+		r.Data = buf[start:len(buf):len(buf)] // capacity clipped: an append by the caller cannot reach the next record
+		recs[i] = r
+	}
+	p.Records = recs
+	return p
+}
 
 // clone copies the record's data, so that no caller can change what the cache serves to others.
 func clone(r store.Record) store.Record {

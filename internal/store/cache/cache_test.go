@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/cache"
+	"github.com/persona-iam/persona/internal/store/postgres"
+	"github.com/persona-iam/persona/internal/store/postgres/pgtest"
 	"github.com/persona-iam/persona/internal/store/sqlite"
 	"github.com/persona-iam/persona/internal/store/storetest"
 )
@@ -27,7 +31,19 @@ func openSQLite(t *testing.T) *sqlite.Store {
 // TestConformance runs the store suite through the cache: caching must not change any behaviour the contract
 // states (reads after writes, case-insensitive keys, transactions, the audit log).
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return cache.New(openSQLite(t), nil, 0) })
+	t.Run("sqlite", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store { return cache.New(openSQLite(t), nil, 0) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.FreshSchema(t), postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return cache.New(st, nil, 0)
+		})
+	})
 }
 
 // counting counts the reads that reach the underlying store; onGet, when set, runs inside each.
@@ -43,6 +59,11 @@ func (c *counting) Get(ctx context.Context, kind store.Kind, account, key string
 		c.onGet()
 	}
 	return c.Store.Get(ctx, kind, account, key)
+}
+
+func (c *counting) List(ctx context.Context, kind store.Kind, account, prefix, marker string, max int) (store.Page, error) {
+	c.gets.Add(1)
+	return c.Store.List(ctx, kind, account, prefix, marker, max)
 }
 
 func (c *counting) GetByID(ctx context.Context, kind store.Kind, id string) (store.Record, error) {
@@ -208,5 +229,51 @@ func TestBoundedEntries(t *testing.T) {
 				t.Errorf("Get(%s) = %s", k, got)
 			}
 		}
+	}
+}
+
+func keys(t *testing.T, s store.Reader, marker string, max int) []string {
+	t.Helper()
+	p, err := s.List(context.Background(), store.KindRole, acct, "", marker, max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range p.Records {
+		out = append(out, r.Key+"="+string(r.Data))
+	}
+	return append(out, "next:"+p.Next)
+}
+
+func TestListIsCachedAndInvalidated(t *testing.T) {
+	f := newFixture(t, 0)
+	put(t, f.c, "a", `1`, true)
+	put(t, f.c, "b", `1`, true)
+	want := []string{"a=1", "next:a"}
+	for range 2 {
+		if diff := cmp.Diff(want, keys(t, f.c, "", 1)); diff != "" {
+			t.Fatalf("List mismatch (-want +got):\n%s", diff)
+		}
+	}
+	if n := f.under.gets.Load(); n != 1 {
+		t.Errorf("%d lists reached the store, want 1", n)
+	}
+	// Another page (marker) and another size are other entries.
+	if diff := cmp.Diff([]string{"b=1", "next:"}, keys(t, f.c, "a", 1)); diff != "" {
+		t.Errorf("second page mismatch (-want +got):\n%s", diff)
+	}
+	put(t, f.c, "a", `2`, false)
+	put(t, f.c, "c", `2`, true)
+	if diff := cmp.Diff([]string{"a=2", "b=1", "c=2", "next:"}, keys(t, f.c, "", 10)); diff != "" {
+		t.Errorf("after writes, List mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a=2", "next:a"}, keys(t, f.c, "", 1)); diff != "" {
+		t.Errorf("after writes, the first page is stale (-want +got):\n%s", diff)
+	}
+	p, _ := f.c.List(context.Background(), store.KindRole, acct, "", "", 10)
+	p.Records[0].Data[0] = 'X'
+	p.Records[1].Key = "zzz"
+	if diff := cmp.Diff([]string{"a=2", "b=1", "c=2", "next:"}, keys(t, f.c, "", 10)); diff != "" {
+		t.Errorf("a caller's change to a page reached the cache (-want +got):\n%s", diff)
 	}
 }
