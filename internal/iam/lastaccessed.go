@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -63,15 +64,49 @@ func (s *Service) GenerateServiceLastAccessedDetails(ctx context.Context, in *ia
 	if err != nil {
 		return nil, err
 	}
-	job := store.ServiceLastAccessedJob{ID: audit.NewID(), EntityARN: in.Arn, Granularity: granularity,
+	job := store.ServiceLastAccessedJob{ID: jobID(created), EntityARN: in.Arn, Granularity: granularity,
 		Status: jobCompleted, Created: created, Completed: s.now().UTC(), Services: services}
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		// An account keeps its newest maxJobs reports: job ids sort by creation time, so the oldest list first.
+		n, err := tx.Count(ctx, store.KindServiceLastAccessedJob, p.Account, "")
+		if err != nil {
+			return err
+		}
+		if n >= maxJobs {
+			old, err := tx.List(ctx, store.KindServiceLastAccessedJob, p.Account, "", "", n-maxJobs+1)
+			if err != nil {
+				return err
+			}
+			for _, r := range old.Records {
+				if err := tx.Delete(ctx, store.KindServiceLastAccessedJob, p.Account, r.Key); err != nil {
+					return err
+				}
+			}
+		}
 		return create(ctx, tx, store.KindServiceLastAccessedJob, p.Account, job.ID, "", &job)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &iamapi.GenerateServiceLastAccessedDetailsOutput{JobId: job.ID}, nil
+}
+
+// maxJobs is how many reports an account keeps; generating another deletes the oldest.
+var maxJobs = 1000
+
+// jobID returns a job id in the UUID form IAM's have (36 characters), version 7: the creation time in
+// milliseconds comes first, so ids (the store's keys) sort by creation time; the rest is random.
+// https://www.rfc-editor.org/rfc/rfc9562#name-uuid-version-7
+func jobID(now time.Time) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it panics instead)
+	ms := uint64(now.UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // reportSubject resolves the report's ARN (authorizing iam:GenerateServiceLastAccessedDetails on it) into the

@@ -1,12 +1,17 @@
 package iam
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
+	"github.com/persona-iam/persona/internal/awsquery/iamapi"
+	"github.com/persona-iam/persona/internal/store/sqlite"
 )
 
 // TestAllowedNamespaces: the services a report lists come from Allow statements' actions; "*" and NotAction
@@ -73,4 +78,44 @@ func FuzzPageMarker(f *testing.F) {
 			t.Fatalf("no next marker before the end: [%d, %d) of %d", start, end, n)
 		}
 	})
+}
+
+// TestJobsKeepNewest: job ids sort by creation time, and an account keeps its newest maxJobs reports.
+func TestJobsKeepNewest(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/p.db", sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	s := New(Config{Store: st, Authz: authz.New(st), Now: func() time.Time { return clock }})
+	ctx = authz.WithPrincipal(ctx, &authz.Principal{Type: authz.Root, Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", UserID: "111122223333"})
+	defer func(n int) { maxJobs = n }(maxJobs)
+	maxJobs = 3
+	var ids []string
+	for range 5 {
+		clock = clock.Add(time.Millisecond)
+		out, err := s.GenerateServiceLastAccessedDetails(ctx, &iamapi.GenerateServiceLastAccessedDetailsInput{Arn: "arn:aws:iam::aws:policy/IAMReadOnlyAccess"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.JobId)
+	}
+	if !slices.IsSorted(ids) || len(ids[0]) != 36 || ids[0][14] != '7' {
+		t.Errorf("job ids %v are not time-ordered version 7 UUIDs", ids)
+	}
+	for i, id := range ids {
+		out, err := s.GetServiceLastAccessedDetails(ctx, &iamapi.GetServiceLastAccessedDetailsInput{JobId: id})
+		if i < 2 {
+			var ae *awsquery.Error
+			if !errors.As(err, &ae) || ae.Code != "NoSuchEntity" {
+				t.Errorf("job %d of 5 (beyond the newest 3): %v, want NoSuchEntity", i+1, err)
+			}
+			continue
+		}
+		if err != nil || len(out.ServicesLastAccessed) != 1 || out.ServicesLastAccessed[0].ServiceNamespace != "iam" {
+			t.Errorf("job %d: %+v, %v", i+1, out, err)
+		}
+	}
 }
