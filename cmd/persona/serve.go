@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +36,7 @@ type serveConfig struct {
 	listen, dataDir, storeURL, region, tlsCert, tlsKey, logLevel string
 	masterKeyFile                                                string
 	auditRetention                                               string
+	trustedProxies                                               string
 }
 
 func serveCommand() *cobra.Command {
@@ -55,6 +57,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&c.tlsKey, "tls-key", env("PERSONA_TLS_KEY", ""), "TLS private key file (PERSONA_TLS_KEY)")
 	f.StringVar(&c.logLevel, "log-level", env("PERSONA_LOG_LEVEL", "info"), "debug, info, warn or error (PERSONA_LOG_LEVEL)")
 	f.StringVar(&c.masterKeyFile, "master-key-file", env("PERSONA_MASTER_KEY_FILE", ""), "file holding the base64 master key (PERSONA_MASTER_KEY_FILE; or PERSONA_MASTER_KEY; default DATA_DIR/master.key, created on first start)")
+	f.StringVar(&c.trustedProxies, "trusted-proxies", env("PERSONA_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) or addresses of reverse proxies whose X-Forwarded-For gives the caller's address (PERSONA_TRUSTED_PROXIES)")
 	f.StringVar(&c.auditRetention, "audit-retention", env("PERSONA_AUDIT_RETENTION", "90d"), "how long audit records are kept (90d, 2160h; 0 keeps them forever) (PERSONA_AUDIT_RETENTION)")
 	return cmd
 }
@@ -81,6 +84,10 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	retention, err := parseDuration(c.auditRetention)
 	if err != nil {
 		return fmt.Errorf("--audit-retention: %w", err)
+	}
+	proxies, err := parsePrefixes(c.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -111,7 +118,7 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention})
+	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention, TrustedProxies: proxies})
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -217,4 +224,25 @@ func writeOwnerOnly(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// parsePrefixes parses a comma-separated list of networks ("10.0.0.0/8") and single addresses ("10.1.2.3").
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a network (10.0.0.0/8) nor an address", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

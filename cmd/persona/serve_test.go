@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +30,19 @@ func TestRootCredentialsFileIsOwnerOnlyEvenIfStale(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "AWS_SECRET_ACCESS_KEY=secret\n" {
 		t.Errorf("content = %q", b)
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes(" 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("parsePrefixes = %v, want %v", got, want)
+	}
+	if _, err := parsePrefixes("10.0.0.0/8,proxy.internal"); err == nil || !strings.Contains(err.Error(), `"proxy.internal"`) {
+		t.Errorf("a host name: err = %v, want one that names it", err)
 	}
 }
