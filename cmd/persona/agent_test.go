@@ -85,6 +85,17 @@ func TestAgentWalkthrough(t *testing.T) {
 		t.Fatalf("identity file %v %v, instance %q", st, err, instanceID)
 	}
 
+	// The aws CLI's EC2 commands see the association.
+	assoc, err := awsCLI(t, vars, "ec2", "describe-iam-instance-profile-associations", "--filters", "Name=instance-id,Values="+instanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := assoc["IamInstanceProfileAssociations"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["State"] != "associated" ||
+		!strings.HasSuffix(list[0].(map[string]any)["IamInstanceProfile"].(map[string]any)["Arn"].(string), ":instance-profile/MyEC2Role") {
+		t.Fatalf("aws ec2 describe-iam-instance-profile-associations = %v", assoc)
+	}
+
 	imdsAddr, ctrAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	agentCmd := exec.CommandContext(ctx, bin, "agent", "--identity-file", identity, "--imds-listen", imdsAddr,

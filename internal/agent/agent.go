@@ -177,10 +177,10 @@ func (a *Agent) Refresh(ctx context.Context) time.Time {
 	defer a.mu.Unlock()
 	a.lastAttempt = now
 	var refused *ExchangeError
-	if errors.As(err, &refused) && (refused.Status == 401 || refused.Status == 403) {
+	if errors.As(err, &refused) && revoked(refused) {
 		// The server refused the identity itself (terminated, reset, bad secret): the operator cut this host off,
-		// so the cached credentials stop being served too. Anything else (unreachable, 5xx, a proxy's 404) is an
-		// outage and is ridden out.
+		// so the cached credentials stop being served too. Anything else (unreachable, 5xx, a proxy's 404, a
+		// clock-skew RequestExpired) is an outage and is ridden out.
 		a.cfg.Logger.Error("instance identity refused by the server; no longer serving credentials", "err", err)
 		a.grant, a.lastErr = nil, err
 		a.failures++
@@ -219,6 +219,12 @@ func (a *Agent) Refresh(ctx context.Context) time.Time {
 		a.cfg.Logger.Info("instance has no instance profile", "instance", g.Identity.InstanceID, "next_refresh", a.next)
 	}
 	return a.next
+}
+
+// revoked reports whether a refusal says the instance identity itself is no longer valid: unknown (terminated)
+// or not matching its secret (reset).
+func revoked(e *ExchangeError) bool {
+	return (e.Status == 401 || e.Status == 403) && (e.Code == "InvalidClientTokenId" || e.Code == "SignatureDoesNotMatch")
 }
 
 // refreshAt is when credentials fetched at now must be renewed: RefreshBefore ahead of expiry, and never later than

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -223,7 +224,13 @@ func TestRevokedIdentityStopsServing(t *testing.T) {
 	a := newTestAgent(t, Config{})
 	ctx := context.Background()
 	a.Tick(ctx)
-	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "InstanceIdentityRevoked", Message: "revoked"})
+	// A clock-skew refusal is not a revocation: the cached credentials stay.
+	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "RequestExpired", Message: "Signature expired"})
+	a.Refresh(ctx)
+	if a.Credentials() == nil {
+		t.Fatal("a RequestExpired refusal dropped the cached credentials")
+	}
+	a.fetcher.setErr(&ExchangeError{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."})
 	a.Refresh(ctx)
 	if got := a.Credentials(); got != nil {
 		t.Fatalf("served %v after the identity was revoked", got)
@@ -266,5 +273,26 @@ func TestProcessOutput(t *testing.T) {
 }`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Fatalf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestContainerTokenFromFile: a missing token file is created (0600, in a 0700 directory) with a random token that
+// later calls read back; a short token is refused.
+func TestContainerTokenFromFile(t *testing.T) {
+	path := t.TempDir() + "/run/persona/token"
+	tok, err := ContainerTokenFromFile(path)
+	if err != nil || len(tok) < 32 {
+		t.Fatalf("created %q, %v", tok, err)
+	}
+	again, err := ContainerTokenFromFile(path)
+	if err != nil || again != tok {
+		t.Fatalf("read back %q, %v; want %q", again, err, tok)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode = %v", st.Mode())
+	}
+	os.WriteFile(path, []byte("short"), 0o600)
+	if _, err := ContainerTokenFromFile(path); err == nil {
+		t.Fatal("a 5-character token was accepted")
 	}
 }

@@ -19,8 +19,9 @@ const (
 
 // IMDSHandler serves the EC2 instance metadata service: IMDSv2 session tokens and the metadata tree an SDK's
 // credential chain reads. Errors answer as IMDS does: 400 for a token request without a valid TTL, 401 for a
-// missing (when IMDSv1 is off), invalid or expired token, 403 for a token request carrying X-Forwarded-For (IMDS
-// refuses tokens to anything that came through a proxy), 404 for unknown paths, 405 for other methods.
+// missing (when IMDSv1 is off), invalid or expired token, 403 for a token request or a token-bearing read carrying
+// X-Forwarded-For (IMDS refuses its tokens to anything that came through a proxy), 404 for unknown paths, 405 for
+// other methods.
 func (a *Agent) IMDSHandler() http.Handler { return http.HandlerFunc(a.serveIMDS) }
 
 func (a *Agent) serveIMDS(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +39,12 @@ func (a *Agent) serveIMDS(w http.ResponseWriter, r *http.Request) {
 	tok, present := r.Header[http.CanonicalHeaderKey(TokenHeader)]
 	switch {
 	case present:
+		// A session token is not accepted through a proxy either: IMDS answers 403 to a token-bearing request
+		// that carries X-Forwarded-For (https://github.com/jtblin/kube2iam/pull/279 describes meeting it).
+		if _, proxied := r.Header["X-Forwarded-For"]; proxied {
+			imdsError(w, http.StatusForbidden)
+			return
+		}
 		// A token that is sent must be valid, even where IMDSv1 is allowed.
 		if len(tok) != 1 || !a.tokens.valid(tok[0], now) {
 			imdsError(w, http.StatusUnauthorized)

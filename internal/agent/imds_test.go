@@ -79,6 +79,7 @@ func TestIMDSErrors(t *testing.T) {
 		{"TokenTTLSigned", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "+60"}, 400},
 		{"TokenTTLNegative", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "-1"}, 400},
 		{"TokenThroughProxy", "PUT", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60", "X-Forwarded-For": "203.0.113.9"}, 403},
+		{"TokenUsedThroughProxy", "GET", creds, map[string]string{TokenHeader: good, "X-Forwarded-For": "203.0.113.9"}, 403},
 		{"TokenByGET", "GET", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60"}, 405},
 		{"TokenByPOST", "POST", hs.URL + tokenPath, map[string]string{TokenTTLHeader: "60"}, 405},
 		{"MetadataByPUT", "PUT", creds, map[string]string{TokenHeader: good}, 405},

@@ -27,6 +27,9 @@ type DeniedError struct {
 	Reason policy.Reason
 	// Matched are the statements that denied explicitly (none for an implicit deny).
 	Matched []policy.StatementRef
+	// Shown, when set, names the resource in the message instead of Resource: IAM names an existing user, group or
+	// role it manages as "user NAME" and a managed policy as "policy ARN".
+	Shown string
 }
 
 // Error returns AWS's AccessDenied message: "User: ARN is not authorized to perform: ACTION on resource: RESOURCE
@@ -34,7 +37,9 @@ type DeniedError struct {
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 func (e *DeniedError) Error() string {
 	msg := "User: " + e.PrincipalARN + " is not authorized to perform: " + e.Action
-	if e.Resource != "" && e.Resource != "*" {
+	if e.Shown != "" {
+		msg += " on resource: " + e.Shown
+	} else if e.Resource != "" && e.Resource != "*" {
 		msg += " on resource: " + e.Resource
 	}
 	if suffix := e.Reason.Message(e.Action); suffix != "" {
@@ -131,6 +136,13 @@ func (a *Authorizer) Compile(doc string, kind policy.PolicyKind, id string) (*po
 	a.compiled[key] = p
 	a.mu.Unlock()
 	return p, nil
+}
+
+// CachedPolicies reports how many compiled policies the cache holds (for tests and metrics).
+func (a *Authorizer) CachedPolicies() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.compiled)
 }
 
 // Authorize decides whether the principal in ctx may perform action on resource (an ARN, or "*" for actions

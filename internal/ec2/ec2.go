@@ -163,7 +163,12 @@ type ProfileRef struct{ ARN, Name string }
 // resolveProfile finds the instance profile and its role in account, and authorizes iam:PassRole on the role:
 // associating a profile hands its role to the instance, so the caller must be allowed to pass that role, as AWS
 // requires (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html#roles-usingrole-ec2instance-permissions).
-func (s *Service) resolveProfile(ctx context.Context, account string, ref ProfileRef) (*profile, error) {
+// service is the instance's service principal, the service the role is passed to (iam:PassedToService): a caller
+// allowed to pass roles to EC2 only must not hand a role to a container task that assumes it as ECS.
+func (s *Service) resolveProfile(ctx context.Context, account string, ref ProfileRef, service string) (*profile, error) {
+	if service == "" {
+		service = EC2Principal
+	}
 	name := ref.Name
 	if ref.ARN != "" {
 		a, err := arn.Parse(ref.ARN)
@@ -194,7 +199,7 @@ func (s *Service) resolveProfile(ctx context.Context, account string, ref Profil
 		return nil, invalidProfile(ref.ARN) // same name, other path
 	}
 	if p.role != nil {
-		if err := s.cfg.Authz.Authorize(ctx, "iam:PassRole", p.role.ARN, map[string][]string{"iam:PassedToService": {EC2Principal}}); err != nil {
+		if err := s.cfg.Authz.Authorize(ctx, "iam:PassRole", p.role.ARN, map[string][]string{"iam:PassedToService": {service}}); err != nil {
 			return nil, err
 		}
 	}
@@ -253,7 +258,7 @@ func (s *Service) RegisterInstance(ctx context.Context, in *RegisterInput) (*Reg
 	var prof *profile
 	if in.Profile != (ProfileRef{}) {
 		var err error
-		if prof, err = s.resolveProfile(ctx, p.Account, in.Profile); err != nil {
+		if prof, err = s.resolveProfile(ctx, p.Account, in.Profile, principal); err != nil {
 			return nil, err
 		}
 	}
@@ -398,7 +403,7 @@ func (s *Service) AssociateIamInstanceProfile(ctx context.Context, instanceID st
 	if ref == (ProfileRef{}) {
 		return nil, missingParameter("IamInstanceProfile")
 	}
-	prof, err := s.resolveProfile(ctx, account, ref)
+	prof, err := s.resolveProfile(ctx, account, ref, inst.ServicePrincipal)
 	if err != nil {
 		return nil, err
 	}
@@ -505,7 +510,15 @@ func (s *Service) ReplaceIamInstanceProfileAssociation(ctx context.Context, asso
 	if ref == (ProfileRef{}) {
 		return nil, missingParameter("IamInstanceProfile")
 	}
-	prof, err := s.resolveProfile(ctx, account, ref)
+	// The role is passed to the service the instance runs as; the transaction below re-reads the instance.
+	var owner store.Instance
+	if _, err := store.GetJSON(ctx, s.cfg.Store, store.KindInstance, account, as.InstanceID, &owner); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, associationNotFound(as.ID)
+		}
+		return nil, err
+	}
+	prof, err := s.resolveProfile(ctx, account, ref, owner.ServicePrincipal)
 	if err != nil {
 		return nil, err
 	}

@@ -269,6 +269,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 	if err := s.authorize(ctx, "GetAccountAuthorizationDetails", "*", nil); err != nil {
 		return nil, err
 	}
+	if ctx, err = s.withBoundaryCounts(ctx, p.Account); err != nil { // once, not per policy listed
+		return nil, err
+	}
 	want := map[iamapi.EntityType]bool{}
 	for _, f := range in.Filter {
 		want[f] = true

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -24,18 +25,35 @@ var entityKinds = map[string]store.Kind{"user": store.KindUser, "group": store.K
 
 // loadEntity loads a user, group or role by name and authorizes action on it (see loadRole for missing ones).
 func (s *Service) loadEntity(ctx context.Context, r store.Reader, kind, action, name string) (*entity, error) {
+	return s.loadEntityWith(ctx, r, kind, action, name, nil)
+}
+
+// boundaryKeyed are the policy operations whose requests carry iam:PermissionsBoundary, the boundary of the user or
+// role acted on, so that a delegated administrator can be limited to entities bound by a given boundary.
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+var boundaryKeyed = map[string]bool{
+	"AttachUserPolicy": true, "DetachUserPolicy": true, "PutUserPolicy": true, "DeleteUserPolicy": true,
+	"AttachRolePolicy": true, "DetachRolePolicy": true, "PutRolePolicy": true, "DeleteRolePolicy": true,
+}
+
+// loadEntityWith is loadEntity with extra request condition keys (iam:PolicyARN, …).
+func (s *Service) loadEntityWith(ctx context.Context, r store.Reader, kind, action, name string, extra map[string][]string) (*entity, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var v struct {
-		Name, ID, Path string
-		Tags           []store.Tag
+		Name, ID, Path      string
+		Tags                []store.Tag
+		PermissionsBoundary string `json:"boundary"` // store.User's and store.Role's field
 	}
 	_, err = load(ctx, r, entityKinds[kind], p.Account, name, &v)
 	if isNotFound(err) {
-		if err := s.authorize(ctx, action, arn.IAM(s.partition, p.Account, kind, "/", name).String(), nil); err != nil {
-			return nil, err
+		if err := s.authorize(ctx, action, arn.IAM(s.partition, p.Account, kind, "/", name).String(), extra); err != nil {
+			if showsARN(action) {
+				return nil, err
+			}
+			return nil, shown(err, kind, name)
 		}
 		return nil, iamapi.NoSuchEntity("The %s with name %s cannot be found.", kind, name)
 	}
@@ -43,10 +61,24 @@ func (s *Service) loadEntity(ctx context.Context, r store.Reader, kind, action, 
 		return nil, err
 	}
 	e := &entity{kind: kind, name: v.Name, id: v.ID, arn: arn.IAM(s.partition, p.Account, kind, v.Path, v.Name).String(), tags: v.Tags}
-	if err := s.authorize(ctx, action, e.arn, resourceTagKeys(v.Tags)); err != nil {
-		return nil, err
+	keys := mergeKeys(resourceTagKeys(v.Tags), extra)
+	if v.PermissionsBoundary != "" && boundaryKeyed[action] {
+		keys = mergeKeys(keys, map[string][]string{"iam:PermissionsBoundary": {v.PermissionsBoundary}})
+	}
+	if err := s.authorize(ctx, action, e.arn, keys); err != nil {
+		if showsARN(action) {
+			return nil, err
+		}
+		return nil, shown(err, kind, e.name)
 	}
 	return e, nil
+}
+
+// policyARNKey is iam:PolicyARN, which AWS sets on the requests that attach or detach a managed policy: without
+// it, a guard such as "Deny iam:AttachUserPolicy when iam:PolicyARN is AdministratorAccess" would never match,
+// and a caller could attach AdministratorAccess to itself past it.
+func policyARNKey(policyARN string) map[string][]string {
+	return map[string][]string{"iam:PolicyARN": {policyARN}}
 }
 
 func attachmentKey(kind, name, policyARN string) string { return kind + "/" + name + "/" + policyARN }
@@ -57,7 +89,7 @@ func attachmentByPolicyKey(policyARN, kind, name string) string {
 // attach attaches a managed policy to a user, group or role (ten at most, as IAM's default quota).
 func (s *Service) attach(ctx context.Context, kind, action, name, policyARN string) error {
 	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		e, err := s.loadEntity(ctx, tx, kind, action, name)
+		e, err := s.loadEntityWith(ctx, tx, kind, action, name, policyARNKey(policyARN))
 		if err != nil {
 			return err
 		}
@@ -92,7 +124,7 @@ func (s *Service) attach(ctx context.Context, kind, action, name, policyARN stri
 // detach removes a managed policy from a user, group or role.
 func (s *Service) detach(ctx context.Context, kind, action, name, policyARN string) error {
 	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		e, err := s.loadEntity(ctx, tx, kind, action, name)
+		e, err := s.loadEntityWith(ctx, tx, kind, action, name, policyARNKey(policyARN))
 		if err != nil {
 			return err
 		}
@@ -153,8 +185,9 @@ func (s *Service) putInline(ctx context.Context, kind, action, name, policyName,
 				total += nonSpaceRunes(ip.Document) + utf8.RuneCountInString(ip.Name)
 			}
 		}
-		if quota, limit := inlineLimit(kind); total > limit {
-			return iamapi.LimitExceeded("Maximum policy size of %d bytes exceeded for %s %s (quota %s).", limit, kind, e.name, quota)
+		if _, limit := inlineLimit(kind); total > limit {
+			// AWS's wording, without the quota's name: "Maximum policy size of 10240 bytes exceeded for role R".
+			return iamapi.LimitExceeded("Maximum policy size of %d bytes exceeded for %s %s", limit, kind, e.name)
 		}
 		ip := store.InlinePolicy{Name: policyName, Document: doc}
 		key := inlineKey(kind, e.name, policyName)
@@ -368,7 +401,7 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *iamapi.ListEnti
 		return nil, err
 	}
 	if err := s.authorize(ctx, "ListEntitiesForPolicy", in.PolicyArn, nil); err != nil {
-		return nil, err
+		return nil, shown(err, "policy", in.PolicyArn)
 	}
 	if _, err := s.managedPolicyDoc(ctx, s.store, p.Account, in.PolicyArn); err != nil {
 		if isNotFound(err) {
@@ -376,25 +409,32 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *iamapi.ListEnti
 		}
 		return nil, err
 	}
-	filter := strings.ToLower(string(in.EntityFilter))
-	list, next, err := pageOf(ctx, s.store, store.KindAttachmentByPolicy, p.Account, in.PolicyArn+"|", in.Marker, maxItems(in.MaxItems), func(a *store.Attachment) bool {
-		return filter == "" || filter == a.PrincipalType
-	})
+	// EntityFilter's LocalManagedPolicy and AWSManagedPolicy name no principal kind: they keep every principal.
+	kind := map[string]string{"User": "user", "Group": "group", "Role": "role"}[string(in.EntityFilter)]
+	list, err := entitiesForPolicy(ctx, s.store, p.Account, in.PolicyArn, string(in.PolicyUsageFilter), kind, pathOrRoot(in.PathPrefix))
 	if err != nil {
 		return nil, err
 	}
+	if in.Marker != "" {
+		i := sort.Search(len(list), func(i int) bool { return list[i].key > in.Marker })
+		list = list[i:]
+	}
 	out := &iamapi.ListEntitiesForPolicyOutput{
 		PolicyGroups: []iamapi.PolicyGroup{}, PolicyUsers: []iamapi.PolicyUser{}, PolicyRoles: []iamapi.PolicyRole{},
-		IsTruncated: ptr(next != ""), Marker: next,
+		IsTruncated: ptr(false),
 	}
-	for _, a := range list {
-		switch a.PrincipalType {
+	for i, e := range list {
+		if i == maxItems(in.MaxItems) {
+			out.IsTruncated, out.Marker = ptr(true), list[i-1].key
+			break
+		}
+		switch e.kind {
 		case "user":
-			out.PolicyUsers = append(out.PolicyUsers, iamapi.PolicyUser{UserName: a.PrincipalName, UserId: a.PrincipalID})
+			out.PolicyUsers = append(out.PolicyUsers, iamapi.PolicyUser{UserName: e.name, UserId: e.id})
 		case "group":
-			out.PolicyGroups = append(out.PolicyGroups, iamapi.PolicyGroup{GroupName: a.PrincipalName, GroupId: a.PrincipalID})
+			out.PolicyGroups = append(out.PolicyGroups, iamapi.PolicyGroup{GroupName: e.name, GroupId: e.id})
 		case "role":
-			out.PolicyRoles = append(out.PolicyRoles, iamapi.PolicyRole{RoleName: a.PrincipalName, RoleId: a.PrincipalID})
+			out.PolicyRoles = append(out.PolicyRoles, iamapi.PolicyRole{RoleName: e.name, RoleId: e.id})
 		}
 	}
 	return out, nil

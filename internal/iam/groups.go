@@ -27,7 +27,7 @@ func (s *Service) loadGroup(ctx context.Context, r store.Reader, action, name st
 	rec, err := load(ctx, r, store.KindGroup, p.Account, name, &g)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.groupARN(p.Account, "/", name), nil); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "group", name)
 		}
 		return nil, rec, iamapi.NoSuchEntity("The group with name %s cannot be found.", name)
 	}
@@ -35,7 +35,7 @@ func (s *Service) loadGroup(ctx context.Context, r store.Reader, action, name st
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.groupARN(p.Account, g.Path, g.Name), nil); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "group", g.Name)
 	}
 	return &g, rec, nil
 }

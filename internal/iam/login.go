@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
@@ -399,9 +400,13 @@ func (s *Service) ChangePassword(ctx context.Context, in *iamapi.ChangePasswordI
 			return err
 		}
 		if !ok {
-			// Commit the failure count, then answer the error outside the transaction.
+			// Commit the failure count, then answer the error outside the transaction. The request's audit record
+			// commits with the count, so it must say the call failed: a guess is not a password change.
 			wrong = true
 			lp.FailedChanges++
+			audit.PendingFrom(ctx).Update(func(ev *audit.Event) {
+				ev.ErrorCode, ev.ErrorMessage = errOldPassword.Code, errOldPassword.Message
+			})
 			return update(ctx, tx, rec, &lp)
 		}
 		if err := checkPasswordPolicy(pp, in.NewPassword, u.Name, append([]string{lp.Hash}, lp.History...)); err != nil {

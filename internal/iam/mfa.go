@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 
 	"github.com/persona-iam/persona/arn"
+	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/awsquery"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/store"
@@ -493,6 +494,10 @@ func (s *Service) VerifyMFA(ctx context.Context, account, userName, serialNumber
 	if len(code) != 6 || userName == "" {
 		return ErrMFAFailed
 	}
+	// Recording the accepted step is not the request's mutation: the STS call it belongs to may still be refused.
+	// Without the request's pending audit record, this write does not commit that record early (as a success
+	// without error code or response, which the refusal then could not correct).
+	ctx = audit.WithPending(ctx, nil)
 	failed := false
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
 		failed = false

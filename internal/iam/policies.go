@@ -88,7 +88,7 @@ func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, po
 	ref, err := s.parsePolicyARN(policyARN)
 	if err != nil {
 		if aerr := s.authorize(ctx, action, policyARN, extra); aerr != nil {
-			return nil, store.Record{}, aerr
+			return nil, store.Record{}, shown(aerr, "policy", policyARN)
 		}
 		return nil, store.Record{}, err
 	}
@@ -107,10 +107,11 @@ func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, po
 		keys = mergeKeys(resourceTagKeys(mp.Tags), extra)
 	}
 	if err := s.authorize(ctx, action, policyARN, keys); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "policy", policyARN)
 	}
 	if !found {
-		return nil, rec, policyNotFound(policyARN)
+		// GetPolicy and the other calls about one policy say "was not found"; attaching says "not attachable".
+		return nil, rec, iamapi.NoSuchEntity("Policy %s was not found.", policyARN)
 	}
 	return &mp, rec, nil
 }
@@ -130,13 +131,17 @@ func (s *Service) policyOut(ctx context.Context, account string, mp *store.Manag
 	if err != nil {
 		return nil, err
 	}
+	b, err := s.boundaryCount(ctx, account, policyARN)
+	if err != nil {
+		return nil, err
+	}
 	out := &iamapi.Policy{
 		PolicyName:                    mp.Name,
 		PolicyId:                      mp.ID,
 		Arn:                           policyARN,
 		Path:                          mp.Path,
 		AttachmentCount:               ptr(int32(n)),
-		PermissionsBoundaryUsageCount: ptr(int32(0)),
+		PermissionsBoundaryUsageCount: ptr(int32(b)),
 		IsAttachable:                  ptr(true),
 		Description:                   mp.Description,
 		CreateDate:                    ptr(mp.Created),
@@ -154,6 +159,10 @@ func (s *Service) awsPolicyOut(ctx context.Context, account string, mp *managed.
 	if err != nil {
 		return nil, err
 	}
+	b, err := s.boundaryCount(ctx, account, mp.ARN)
+	if err != nil {
+		return nil, err
+	}
 	return &iamapi.Policy{
 		PolicyName:                    mp.Name,
 		PolicyId:                      mp.ID,
@@ -161,7 +170,7 @@ func (s *Service) awsPolicyOut(ctx context.Context, account string, mp *managed.
 		Path:                          mp.Path,
 		DefaultVersionId:              mp.DefaultVersionID,
 		AttachmentCount:               ptr(int32(n)),
-		PermissionsBoundaryUsageCount: ptr(int32(0)),
+		PermissionsBoundaryUsageCount: ptr(int32(b)),
 		IsAttachable:                  ptr(true),
 		CreateDate:                    ptr(mp.Created),
 		UpdateDate:                    ptr(mp.Updated),
@@ -253,7 +262,7 @@ func (s *Service) GetPolicy(ctx context.Context, in *iamapi.GetPolicyInput) (*ia
 	}
 	if mp, ok := managed.Lookup(in.PolicyArn); ok {
 		if err := s.authorize(ctx, "GetPolicy", in.PolicyArn, nil); err != nil {
-			return nil, err
+			return nil, shown(err, "policy", in.PolicyArn)
 		}
 		out, err := s.awsPolicyOut(ctx, p.Account, mp)
 		return &iamapi.GetPolicyOutput{Policy: out}, err
@@ -278,6 +287,9 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 	if err := s.authorize(ctx, "ListPolicies", "*", nil); err != nil {
 		return nil, err
 	}
+	if ctx, err = s.withBoundaryCounts(ctx, p.Account); err != nil {
+		return nil, err
+	}
 	// Every policy in one ordered list: AWS-managed first (their marker keys start "aws|"), then local ("local|").
 	type item struct {
 		key string
@@ -287,20 +299,20 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 	scope := string(in.Scope)
 	prefix := pathOrRoot(in.PathPrefix)
 	onlyAttached := in.OnlyAttached != nil && *in.OnlyAttached
-	attachedCount := func(policyARN string) (int, error) {
-		return s.store.Count(ctx, store.KindAttachmentByPolicy, p.Account, policyARN+"|")
+	// PolicyUsageFilter says which use counts: PermissionsBoundary keeps only policies that some user or role uses
+	// as its boundary; PermissionsPolicy (or none) with OnlyAttached keeps only policies attached to something.
+	// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicies.html
+	usage := string(in.PolicyUsageFilter)
+	keep := func(out *iamapi.Policy) bool {
+		if usage == "PermissionsBoundary" {
+			return *out.PermissionsBoundaryUsageCount > 0
+		}
+		return !onlyAttached || *out.AttachmentCount > 0
 	}
 	if scope == "" || scope == "All" || scope == "AWS" {
 		for _, mp := range managed.All() {
 			if !strings.HasPrefix(mp.Path, prefix) {
 				continue
-			}
-			if onlyAttached {
-				if n, err := attachedCount(mp.ARN); err != nil {
-					return nil, err
-				} else if n == 0 {
-					continue
-				}
 			}
 			key := "aws|" + strings.ToLower(mp.Name)
 			if in.Marker != "" && key <= in.Marker {
@@ -309,6 +321,9 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 			out, err := s.awsPolicyOut(ctx, p.Account, mp)
 			if err != nil {
 				return nil, err
+			}
+			if !keep(out) {
+				continue
 			}
 			items = append(items, item{key, out})
 			if len(items) > maxItems(in.MaxItems) {
@@ -331,7 +346,7 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesInput
 			if err != nil {
 				return nil, err
 			}
-			if onlyAttached && *out.AttachmentCount == 0 {
+			if !keep(out) {
 				continue
 			}
 			out.Description, out.Tags = "", nil
@@ -366,8 +381,14 @@ func (s *Service) DeletePolicy(ctx context.Context, in *iamapi.DeletePolicyInput
 		} else if n > 0 {
 			return iamapi.DeleteConflict("Cannot delete a policy attached to entities.")
 		}
+		// A policy in use as a permissions boundary is attached too, as IAM sees it.
+		if counts, err := boundaryCounts(ctx, tx, p.Account); err != nil {
+			return err
+		} else if counts[in.PolicyArn] > 0 {
+			return iamapi.DeleteConflict("Cannot delete a policy attached to entities.")
+		}
 		if len(mp.Versions) > 1 {
-			return iamapi.DeleteConflict("Cannot delete a policy with non-default versions. Delete the non-default versions first.")
+			return iamapi.DeleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 		}
 		return tx.Delete(ctx, store.KindPolicy, p.Account, mp.Name)
 	})
@@ -421,7 +442,7 @@ func versionOut(v *store.PolicyVersion, withDoc bool) *iamapi.PolicyVersion {
 func (s *Service) GetPolicyVersion(ctx context.Context, in *iamapi.GetPolicyVersionInput) (*iamapi.GetPolicyVersionOutput, error) {
 	if mp, ok := managed.Lookup(in.PolicyArn); ok {
 		if err := s.authorize(ctx, "GetPolicyVersion", in.PolicyArn, nil); err != nil {
-			return nil, err
+			return nil, shown(err, "policy", in.PolicyArn)
 		}
 		if in.VersionId != mp.DefaultVersionID {
 			return nil, iamapi.NoSuchEntity("Policy %s version %s does not exist or is not attachable.", in.PolicyArn, in.VersionId)
@@ -447,7 +468,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, in *iamapi.ListPolicyV
 	var versions []*iamapi.PolicyVersion
 	if mp, ok := managed.Lookup(in.PolicyArn); ok {
 		if err := s.authorize(ctx, "ListPolicyVersions", in.PolicyArn, nil); err != nil {
-			return nil, err
+			return nil, shown(err, "policy", in.PolicyArn)
 		}
 		versions = append(versions, &iamapi.PolicyVersion{VersionId: mp.DefaultVersionID, IsDefaultVersion: ptr(true), CreateDate: ptr(mp.Updated)})
 	} else {
@@ -459,11 +480,36 @@ func (s *Service) ListPolicyVersions(ctx context.Context, in *iamapi.ListPolicyV
 			versions = append(versions, versionOut(&mp.Versions[i], false))
 		}
 	}
+	// Versions are listed newest first; the marker is the last listed version's number, so a page continues with the
+	// older ones even when that version has been deleted meanwhile.
+	if in.Marker != "" {
+		after := versionNumber(in.Marker)
+		kept := versions[:0]
+		for _, v := range versions {
+			if versionNumber(v.VersionId) < after {
+				kept = append(kept, v)
+			}
+		}
+		versions = kept
+	}
 	out := &iamapi.ListPolicyVersionsOutput{Versions: []iamapi.PolicyVersion{}, IsTruncated: ptr(false)}
-	for _, v := range versions {
+	for i, v := range versions {
+		if i == maxItems(in.MaxItems) {
+			out.IsTruncated, out.Marker = ptr(true), versions[i-1].VersionId
+			break
+		}
 		out.Versions = append(out.Versions, *v)
 	}
 	return out, nil
+}
+
+// versionNumber is N of a version id "vN" (0 when it is not one).
+func versionNumber(id string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "v"))
+	if err != nil || !strings.HasPrefix(id, "v") {
+		return 0
+	}
+	return n
 }
 
 // DeletePolicyVersion deletes a version that is not the default.

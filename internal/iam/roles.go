@@ -30,6 +30,7 @@ const (
 	defaultMaxSessionDuration   = 3600
 	roleDescriptionMaxRunes     = 1000
 	permissionsBoundaryTypeName = "PermissionsBoundaryPolicy"
+	serviceLinkedRolePath       = "/aws-service-role/"
 )
 
 func (s *Service) roleARN(account, path, name string) string {
@@ -75,7 +76,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 	rec, err := load(ctx, r, store.KindRole, p.Account, name, &role)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.roleARN(p.Account, "/", name), extra); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "role", name)
 		}
 		return nil, rec, iamapi.NoSuchEntity("The role with name %s cannot be found.", name)
 	}
@@ -83,7 +84,7 @@ func (s *Service) loadRoleWith(ctx context.Context, r store.Reader, action, name
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.roleARN(p.Account, role.Path, role.Name), mergeKeys(resourceTagKeys(role.Tags), extra)); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "role", role.Name)
 	}
 	return &role, rec, nil
 }
@@ -98,6 +99,10 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	path := pathOrRoot(in.Path)
 	if err := s.authorize(ctx, "CreateRole", s.roleARN(p.Account, path, in.RoleName), requestTagKeys(in.Tags, in.PermissionsBoundary)); err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(path, serviceLinkedRolePath) {
+		// Roles there are service-linked, made by CreateServiceLinkedRole and protected from change.
+		return nil, iamapi.InvalidInput("Path prefix '%s' can only be used for AWS Service linked Roles", serviceLinkedRolePath)
 	}
 	if utf8.RuneCountInString(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)
@@ -122,6 +127,9 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 	}
 	respondWith(ctx, func() any { return &iamapi.CreateRoleOutput{Role: s.roleOut(p.Account, &role)} })
 	err = s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := s.checkTrustPrincipals(ctx, tx, in.AssumeRolePolicyDocument); err != nil {
+			return err
+		}
 		if in.PermissionsBoundary != "" {
 			if err := s.checkBoundary(ctx, tx, p.Account, in.PermissionsBoundary); err != nil {
 				return err
@@ -245,6 +253,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateA
 			return err
 		}
 		if err := checkPolicy(in.PolicyDocument, policy.KindTrust); err != nil {
+			return err
+		}
+		if err := s.checkTrustPrincipals(ctx, tx, in.PolicyDocument); err != nil {
 			return err
 		}
 		role.TrustPolicy = in.PolicyDocument

@@ -31,12 +31,23 @@ type OrganizationPolicy struct {
 // which SCPs do not restrict.
 type SCPSource func(ctx context.Context, account string) ([][]OrganizationPolicy, error)
 
+// compileInput compiles a caller's input document for this call only. It must not go through the authorizer's
+// cache: inputs are up to 131,072 characters (about a megabyte compiled) and the caller's to choose, so caching them
+// would let any caller allowed to simulate fill the server's memory and evict the policies enforcement uses.
+func compileInput(doc string, kind policy.PolicyKind, id string) (*policy.Policy, error) {
+	parsed, err := policy.Parse([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	return policy.Compile(parsed, kind, id)
+}
+
 // compileInputs compiles a *PolicyInputList; a document that is not a valid policy is InvalidInput naming it.
 func (s *Service) compileInputs(sim *simulator.Simulation, param string, docs []string, kind policy.PolicyKind) ([]*policy.Policy, error) {
 	out := make([]*policy.Policy, 0, len(docs))
 	for i, doc := range docs {
 		id := param + "." + strconv.Itoa(i+1)
-		p, err := s.authz.Compile(doc, kind, id)
+		p, err := compileInput(doc, kind, id)
 		if err != nil {
 			return nil, iamapi.InvalidInput("%s is not a valid policy: %s", id, err.Error())
 		}
@@ -67,7 +78,7 @@ func (s *Service) prepare(ctx context.Context, sim *simulator.Simulation, bounda
 		if callerARN == "" {
 			return iamapi.InvalidInput("CallerArn is required when ResourcePolicy is given, so that the resource policy's Principal element has a caller to match.")
 		}
-		p, err := s.authz.Compile(resourcePolicy, policy.KindResource, "ResourcePolicy")
+		p, err := compileInput(resourcePolicy, policy.KindResource, "ResourcePolicy")
 		if err != nil {
 			return iamapi.InvalidInput("ResourcePolicy is not a valid resource-based policy: %s", err.Error())
 		}

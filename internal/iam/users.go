@@ -47,7 +47,7 @@ func (s *Service) loadUserWith(ctx context.Context, r store.Reader, action, name
 	rec, err := load(ctx, r, store.KindUser, p.Account, name, &u)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.userARN(p.Account, "/", name), extra); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "user", name)
 		}
 		return nil, rec, iamapi.NoSuchEntity("The user with name %s cannot be found.", name)
 	}
@@ -55,7 +55,7 @@ func (s *Service) loadUserWith(ctx context.Context, r store.Reader, action, name
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.userARN(p.Account, u.Path, u.Name), mergeKeys(resourceTagKeys(u.Tags), extra)); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "user", u.Name)
 	}
 	return &u, rec, nil
 }

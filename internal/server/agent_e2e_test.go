@@ -782,3 +782,40 @@ func TestInstanceAuditTrail(t *testing.T) {
 		t.Fatalf("delivery record = %+v", delivery)
 	}
 }
+
+// TestInstanceProfileChangesApply: the exchange reads the profile each time: a role removed from the profile, a
+// deleted profile, and a profile re-created under the same name (a new id) all stop the credentials.
+func TestInstanceProfileChangesApply(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	e.role(e.iam, "r", ec2Trust, "")
+	e.instanceProfile("p", "r")
+	r := e.register(e.root, "IamInstanceProfile.Name", "p")
+	code := func() string {
+		t.Helper()
+		out, err := e.exchange(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (out.Credentials != nil) != (out.Code == "Success") {
+			t.Fatalf("exchange %s with credentials %v", out.Code, out.Credentials != nil)
+		}
+		return out.Code
+	}
+	if c := code(); c != "Success" {
+		t.Fatalf("exchange = %s", c)
+	}
+	must[*iam.RemoveRoleFromInstanceProfileOutput](t)(e.iam.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
+		InstanceProfileName: aws.String("p"), RoleName: aws.String("r")}))
+	if c := code(); c != "NoRoleInInstanceProfile" {
+		t.Fatalf("after removing the role: %s", c)
+	}
+	must[*iam.DeleteInstanceProfileOutput](t)(e.iam.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("p")}))
+	if c := code(); c != "InstanceProfileNotFound" {
+		t.Fatalf("after deleting the profile: %s", c)
+	}
+	e.instanceProfile("p", "r")
+	if c := code(); c != "InstanceProfileNotFound" {
+		t.Fatalf("after re-creating the profile under the same name: %s (the association names the old one)", c)
+	}
+}

@@ -274,7 +274,7 @@ func TestTagConditionKeys(t *testing.T) {
 		must[*iam.GetRoleOutput](t)(reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("blue-role")}))
 		_, err := reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("red-role")})
 		ae := apiError(t, err, "AccessDenied")
-		if !strings.Contains(ae.ErrorMessage(), "role/red-role") {
+		if !strings.Contains(ae.ErrorMessage(), "on resource: role red-role") { // AWS names an existing role "role NAME"
 			t.Errorf("message = %q", ae.ErrorMessage())
 		}
 		_, err = reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("plain-role")})

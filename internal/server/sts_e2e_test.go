@@ -357,8 +357,8 @@ func TestAssumeRoleCrossAccount(t *testing.T) {
 			const other = "444455556666"
 			rootB := e.iamAs(e.secondAccount(other))
 			sharedARN := e.role(rootB, "Shared", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+testAccount+`:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"deputy-42"}}}]}`, allow(`"iam:ListRoles"`, "*"))
+			carol := e.userWithKey("carol") // before a trust policy names her: IAM refuses a principal that does not exist
 			namedARN := e.role(rootB, "Named", trustAWS("arn:aws:iam::"+testAccount+":user/carol"), allow(`"iam:ListRoles"`, "*"))
-			carol := e.userWithKey("carol")
 			carolSTS := e.stsAs(carol)
 
 			// Without an identity policy in her own account, not even a trust policy naming carol suffices.

@@ -29,9 +29,6 @@ const (
 	// packedBudget is the space, in compressed bytes, that the packed session policies and tags may take;
 	// PackedPolicySize reports the percentage used.
 	packedBudget = 2048
-	// maxChainDepth is the deepest chain a token records; longer chains stay at it (AWS sets no limit on depth,
-	// only on the duration of chained sessions).
-	maxChainDepth = 255
 )
 
 // AssumeRole returns temporary credentials for a role. The decision follows AWS's rules: the role's trust policy
@@ -147,7 +144,9 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 
 	depth := 0
 	if chained && p.Session != nil {
-		depth = min(p.Session.ChainDepth+1, maxChainDepth)
+		// AWS sets no limit on the number of hops; the token records at most MaxChainDepth (without this bound a
+		// role that may assume itself got a ServiceFailure on its 256th hop).
+		depth = min(p.Session.ChainDepth+1, token.MaxChainDepth)
 	}
 	creds, user, err := MintRoleSession(s.tokens, RoleSession{
 		RoleARN:           roleARN.String(),

@@ -81,10 +81,12 @@ type Session struct {
 	ChainDepth int
 }
 
+// MaxChainDepth is the largest chain depth a token records (one byte); deeper chains are recorded as this.
+const MaxChainDepth = 255
+
 // Limits that keep a token compact and a hostile token cheap to reject.
 const (
-	maxChainDepth = 255
-	maxItems      = 1024
+	maxItems = 1024
 )
 
 // errEncoding means a plaintext did not decode; it only ever surfaces as ErrInvalid.

@@ -278,7 +278,7 @@ func (r *Ring) Seal(s *Session) (token, accessKeyID, secret string, err error) {
 	if !s.Expiration.After(s.IssuedAt) || s.IssuedAt.IsZero() {
 		return "", "", "", errors.New("token: session needs IssuedAt before Expiration")
 	}
-	if s.ChainDepth < 0 || s.ChainDepth > maxChainDepth || s.Kind < KindAssumeRole || s.Kind > KindInstanceProfile {
+	if s.ChainDepth < 0 || s.ChainDepth > MaxChainDepth || s.Kind < KindAssumeRole || s.Kind > KindInstanceProfile {
 		return "", "", "", errors.New("token: session kind or chain depth out of range")
 	}
 	if len(s.Tags) > maxItems || len(s.TransitiveTagKeys) > maxItems || len(s.PolicyARNs) > maxItems {

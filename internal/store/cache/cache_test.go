@@ -12,6 +12,8 @@ import (
 
 	"github.com/persona-iam/persona/internal/store"
 	"github.com/persona-iam/persona/internal/store/cache"
+	"github.com/persona-iam/persona/internal/store/postgres"
+	"github.com/persona-iam/persona/internal/store/postgres/pgtest"
 	"github.com/persona-iam/persona/internal/store/sqlite"
 	"github.com/persona-iam/persona/internal/store/storetest"
 )
@@ -29,7 +31,19 @@ func openSQLite(t *testing.T) *sqlite.Store {
 // TestConformance runs the store suite through the cache: caching must not change any behaviour the contract
 // states (reads after writes, case-insensitive keys, transactions, the audit log).
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return cache.New(openSQLite(t), nil, 0) })
+	t.Run("sqlite", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store { return cache.New(openSQLite(t), nil, 0) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.FreshSchema(t), postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return cache.New(st, nil, 0)
+		})
+	})
 }
 
 // counting counts the reads that reach the underlying store; onGet, when set, runs inside each.
