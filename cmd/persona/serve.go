@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -188,7 +189,7 @@ func announce(out io.Writer, c serveConfig, creds *iam.RootCredentials, endpoint
 	if creds.Created {
 		content := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nAWS_ENDPOINT_URL=%s\nAWS_REGION=%s\nAWS_DEFAULT_REGION=%s\n",
 			creds.AccessKeyID, creds.Secret.Reveal(), endpoint, c.region, c.region)
-		if err := os.WriteFile(credFile, []byte(content), 0o600); err != nil {
+		if err := writeOwnerOnly(credFile, []byte(content)); err != nil {
 			return fmt.Errorf("saving root credentials: %w", err)
 		}
 		fmt.Fprintf(out, "Persona created account %s and its root access key. The secret is shown once; it is also saved in %s (owner-only).\n\n", creds.AccountID, credFile)
@@ -199,4 +200,21 @@ func announce(out io.Writer, c serveConfig, creds *iam.RootCredentials, endpoint
 	fmt.Fprintf(out, "Persona serving account %s at %s (root access key %s; credentials in %s).\n", creds.AccountID, endpoint, creds.AccessKeyID, credFile)
 	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n", endpoint, c.region, c.region)
 	return nil
+}
+
+// writeOwnerOnly writes a secret file readable only by its owner. os.WriteFile keeps the mode of a file that already
+// exists, so a stale file left readable by others is replaced, not rewritten in place.
+func writeOwnerOnly(path string, data []byte) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
