@@ -35,27 +35,44 @@ type serveProc struct {
 // serveOn starts `persona serve` on dataDir with a fixed root key and waits until it answers.
 func serveOn(t *testing.T, bin, dataDir string) *serveProc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn")
+	// Port 0, and the address read from what serve prints: a port chosen beforehand could be taken by another
+	// process (or a previous server's lingering socket) before serve listens on it.
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PERSONA_ROOT_ACCESS_KEY_ID="+crashRootKey, "PERSONA_ROOT_SECRET_ACCESS_KEY="+crashRootSecret,
 		"PERSONA_ACCOUNT_ID=111122223333")
 	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &serveProc{cmd: cmd, addr: addr}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "AWS_ENDPOINT_URL=http://"); ok && !sent {
+				found <- strings.Fields(rest)[0]
+				sent = true
+			}
 		}
-		if i > 300 {
-			t.Fatalf("persona serve did not start: %v", err)
+		if !sent {
+			close(found)
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	select {
+	case addr, ok := <-found:
+		if !ok {
+			t.Fatal("persona serve exited without printing its endpoint")
+		}
+		return &serveProc{cmd: cmd, addr: addr}
+	case <-time.After(30 * time.Second):
+		t.Fatal("persona serve printed no endpoint within 30s")
 	}
+	return nil
 }
 
 func (s *serveProc) iam() *iam.Client {

@@ -280,7 +280,7 @@ func (s *Server) instanceCredentials(w http.ResponseWriter, r *http.Request) {
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	fail := func(status int, code, msg string) {
-		s.cfg.Logger.Info("instance credential exchange refused", "id", requestID, "code", code, "source", sourceIP(r))
+		s.cfg.Logger.Info("instance credential exchange refused", "id", requestID, "code", code, "source", s.sourceIP(r))
 		b, _ := json.Marshal(agent.ExchangeErrorBody{Code: code, Message: msg})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -387,7 +387,7 @@ func instanceMinter(ring *token.Ring) ec2.Minter {
 // are never in it.
 func (s *Server) recordInstanceSession(r *http.Request, requestID string, id *ec2.Identity, out *ec2.ExchangeOutput, now time.Time) error {
 	ev := audit.Event{
-		Time: now, Region: s.cfg.Region, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), RequestID: requestID,
+		Time: now, Region: s.cfg.Region, SourceIP: s.sourceIP(r), UserAgent: r.UserAgent(), RequestID: requestID,
 		Identity: audit.AWSService(id.Account, id.Instance.ServicePrincipal),
 		Source:   audit.SourceSTS, Action: "AssumeRole",
 		Params: map[string]any{"roleArn": out.RoleARN, "roleSessionName": id.Instance.ID,
