@@ -386,8 +386,10 @@ func (s *Service) lastAccess(ctx context.Context, account string, sub *reportSub
 				if err := json.Unmarshal(row.Data, &rec); err != nil {
 					return nil, fmt.Errorf("iam: corrupt audit record %s: %w", row.EventID, err)
 				}
-				who := entityOf(rec.UserIdentity)
-				if _, ok := sub.entities[who]; !ok {
+				who, id := entityOf(rec.UserIdentity)
+				if e, ok := sub.entities[who]; !ok || e.ID != id {
+					// Not one of the entities, or an earlier entity of the same name (deleted, then created again):
+					// a new user or role does not inherit its predecessor's activity.
 					continue
 				}
 				ns := strings.TrimSuffix(rec.EventSource, ".amazonaws.com")
@@ -448,19 +450,19 @@ func (s *Service) lastAccess(ctx context.Context, account string, sub *reportSub
 	return out, nil
 }
 
-// entityOf returns the user or role a record's caller stands for: the IAM user (with long-term keys or its
-// GetSessionToken session), or the role behind a role session; "" for anyone else (root, federated callers, the
-// unauthenticated).
-func entityOf(id audit.UserIdentity) string {
+// entityOf returns the ARN and unique id of the user or role a record's caller stands for: the IAM user (with
+// long-term keys or its GetSessionToken session), or the role behind a role session; "" for anyone else (root,
+// federated callers, the unauthenticated).
+func entityOf(id audit.UserIdentity) (string, string) {
 	switch id.Type {
 	case "IAMUser":
-		return id.ARN
+		return id.ARN, id.PrincipalID
 	case "AssumedRole":
 		if sc := id.SessionContext; sc != nil && sc.SessionIssuer != nil && sc.SessionIssuer.Type == "Role" {
-			return sc.SessionIssuer.ARN
+			return sc.SessionIssuer.ARN, sc.SessionIssuer.PrincipalID
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // loadJob returns the caller's report job jobID (reports are visible only in the account that generated them).

@@ -335,3 +335,26 @@ func TestServiceLastAccessedCLI(t *testing.T) {
 		t.Errorf("s3: %v", s)
 	}
 }
+
+// TestServiceLastAccessedRecreatedUser: a user deleted and created again under the same name does not inherit the
+// activity of the one before (entities are matched by unique id, not only by ARN).
+func TestServiceLastAccessedRecreatedUser(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}`
+	ghost := e.newUser("ghost", doc)
+	must[*iam.GetUserOutput](t)(e.iamAs(ghost).GetUser(ctx, &iam.GetUserInput{}))
+	e.flushAudit()
+	userARN := "arn:aws:iam::" + testAccount + ":user/ghost"
+	_, before := e.report(e.iam, userARN, "")
+	used(t, "first ghost", before, "iam", userARN, 1)
+
+	must[*iam.DeleteAccessKeyOutput](t)(e.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("ghost"), AccessKeyId: aws.String(ghost.AccessKeyID)}))
+	must[*iam.DeleteUserPolicyOutput](t)(e.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("ghost"), PolicyName: aws.String("p")}))
+	must[*iam.DeleteUserOutput](t)(e.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("ghost")}))
+	must[*iam.CreateUserOutput](t)(e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ghost")}))
+	must[*iam.PutUserPolicyOutput](t)(e.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ghost"),
+		PolicyName: aws.String("p"), PolicyDocument: aws.String(doc)}))
+	_, after := e.report(e.iam, userARN, "")
+	unused(t, "second ghost", after, "iam")
+}
