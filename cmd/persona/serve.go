@@ -204,7 +204,12 @@ func announce(out io.Writer, c serveConfig, creds *iam.RootCredentials, endpoint
 			creds.AccessKeyID, creds.Secret.Reveal(), endpoint, c.region, c.region)
 		return nil
 	}
-	fmt.Fprintf(out, "Persona serving account %s at %s (root access key %s; credentials in %s).\n", creds.AccountID, endpoint, creds.AccessKeyID, credFile)
+	where := "credentials in " + credFile
+	if _, err := os.Stat(credFile); err != nil {
+		// Keys given by PERSONA_ROOT_*, or created by another node sharing the store (which showed the secret).
+		where = "its secret is not stored here: it was given by PERSONA_ROOT_SECRET_ACCESS_KEY or shown by the node that created it"
+	}
+	fmt.Fprintf(out, "Persona serving account %s at %s (root access key %s; %s).\n", creds.AccountID, endpoint, creds.AccessKeyID, where)
 	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n", endpoint, c.region, c.region)
 	return nil
 }
