@@ -334,6 +334,26 @@ func TestServiceLastAccessedCLI(t *testing.T) {
 	if s := byNS["s3"]; s == nil || s["LastAuthenticated"] != nil || s["TotalAuthenticatedEntities"] != float64(0) {
 		t.Errorf("s3: %v", s)
 	}
+
+	gen, err = e.awsCLIJSON(t, e.root, "iam", "generate-service-last-accessed-details", "--arn", f.groupARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := e.awsCLIJSON(t, e.root, "iam", "get-service-last-accessed-details-with-entities",
+		"--job-id", fmt.Sprint(gen["JobId"]), "--service-namespace", "iam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := ents["EntityDetailsList"].([]any)
+	if len(list) != 2 || ents["JobStatus"] != "COMPLETED" {
+		t.Fatalf("group entities: %v", ents)
+	}
+	for _, d := range list {
+		info, _ := d.(map[string]any)["EntityInfo"].(map[string]any)
+		if info["Type"] != "USER" || (info["Name"] != "dev" && info["Name"] != "ops") {
+			t.Errorf("entity %v", info)
+		}
+	}
 }
 
 // TestServiceLastAccessedRecreatedUser: a user deleted and created again under the same name does not inherit the
