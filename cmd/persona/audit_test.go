@@ -35,7 +35,8 @@ type serveProc struct {
 // serveOn starts `persona serve` on dataDir with a fixed root key and waits until it answers.
 func serveOn(t *testing.T, bin, dataDir string) *serveProc {
 	t.Helper()
-	// Port 0: serve prints the address it listens on, so no other process can take it in between.
+	// Port 0, and the address read from what serve prints: a port chosen beforehand could be taken by another
+	// process (or a previous server's lingering socket) before serve listens on it.
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PERSONA_ROOT_ACCESS_KEY_ID="+crashRootKey, "PERSONA_ROOT_SECRET_ACCESS_KEY="+crashRootSecret,
 		"PERSONA_ACCOUNT_ID=111122223333")
@@ -48,19 +49,30 @@ func serveOn(t *testing.T, bin, dataDir string) *serveProc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := strings.TrimPrefix(announced(t, stdout, "AWS_ENDPOINT_URL")["AWS_ENDPOINT_URL"], "http://")
-	s := &serveProc{cmd: cmd, addr: addr}
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "AWS_ENDPOINT_URL=http://"); ok && !sent {
+				found <- strings.Fields(rest)[0]
+				sent = true
+			}
 		}
-		if i > 300 {
-			t.Fatalf("persona serve did not start: %v", err)
+		if !sent {
+			close(found)
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	select {
+	case addr, ok := <-found:
+		if !ok {
+			t.Fatal("persona serve exited without printing its endpoint")
+		}
+		return &serveProc{cmd: cmd, addr: addr}
+	case <-time.After(30 * time.Second):
+		t.Fatal("persona serve printed no endpoint within 30s")
 	}
+	return nil
 }
 
 func (s *serveProc) iam() *iam.Client {

@@ -25,6 +25,10 @@ const (
 	lookupAllSQL = `SELECT ` + auditColumns + ` FROM audit_events e
 		WHERE e.account = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?)
 		ORDER BY e.time DESC, e.seq DESC LIMIT ?`
+	// EventId is looked up in the events' unique (account, event_id) index: it has no attribute rows.
+	lookupEventIDSQL = `SELECT ` + auditColumns + ` FROM audit_events e
+		WHERE e.account = ? AND e.event_id = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?)
+		ORDER BY e.time DESC, e.seq DESC LIMIT ?`
 	lookupAttrSQL = `SELECT ` + auditColumns + ` FROM audit_attrs a JOIN audit_events e ON e.seq = a.seq
 		WHERE a.account = ? AND a.attr = ? AND a.value = ? AND a.time >= ? AND a.time <= ? AND (a.time, a.seq) < (?, ?)
 		ORDER BY a.time DESC, a.seq DESC LIMIT ?`
@@ -115,9 +119,22 @@ func (s *Store) LookupAudit(ctx context.Context, q store.AuditQuery) ([]store.Au
 	start, end := auditrow.Bounds(q)
 	var rows *sql.Rows
 	var err error
-	if q.Attribute == "" {
+	column, value, match, filtered := auditrow.FilterColumn(q.Attribute, q.Value)
+	if filtered && !match {
+		return nil, "", nil
+	}
+	switch {
+	case filtered:
+		// The column is one of FilterColumn's fixed names, never the caller's text.
+		rows, err = s.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events e
+			WHERE e.account = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?) AND e.`+column+` = ?
+			ORDER BY e.time DESC, e.seq DESC LIMIT ?`, auditrow.Clean(q.Account), start, end, curT, curS, value, q.Max+1)
+	case q.Attribute == "":
 		rows, err = s.r.QueryContext(ctx, lookupAllSQL, auditrow.Clean(q.Account), start, end, curT, curS, q.Max+1)
-	} else {
+	case q.Attribute == store.AuditEventID:
+		rows, err = s.r.QueryContext(ctx, lookupEventIDSQL, auditrow.Clean(q.Account), auditrow.Clean(q.Value),
+			start, end, curT, curS, q.Max+1)
+	default:
 		rows, err = s.r.QueryContext(ctx, lookupAttrSQL, auditrow.Clean(q.Account), string(q.Attribute),
 			auditrow.Value(q.Value), start, end, curT, curS, q.Max+1)
 	}
