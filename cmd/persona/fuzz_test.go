@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +68,52 @@ func FuzzParseWhen(f *testing.F) {
 		}
 		if !got.Equal(now.Add(-d)) || got.After(now) {
 			t.Fatalf("parseWhen(%q) = %v; want %v before %v", s, got, d, now)
+		}
+	})
+}
+
+// FuzzParsePrefixes checks the --trusted-proxies flag: an accepted list gives one valid, masked network per
+// non-blank comma-separated item, in order, containing the address the item names (a bare address is a network of
+// one); a refused list names, quoted, an item that is neither a network nor an address.
+func FuzzParsePrefixes(f *testing.F) {
+	for _, s := range []string{" 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,", "10.0.0.1/8", "::ffff:10.0.0.1", "fe80::1%eth0",
+		"10.0.0.0/33", "proxy.internal", ",,", "", "1.2.3.4/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parsePrefixes(s)
+		var items []string
+		for _, it := range strings.Split(s, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+		if err != nil {
+			for _, it := range items {
+				if strings.Contains(err.Error(), strconv.Quote(it)) {
+					return
+				}
+			}
+			t.Fatalf("parsePrefixes(%q) error %q names no item", s, err)
+		}
+		if len(got) != len(items) {
+			t.Fatalf("parsePrefixes(%q) = %v for items %q", s, got, items)
+		}
+		for i, p := range got {
+			if !p.IsValid() || p != p.Masked() {
+				t.Fatalf("parsePrefixes(%q)[%d] = %v, not a valid masked network", s, i, p)
+			}
+			addr := items[i]
+			if pp, err := netip.ParsePrefix(addr); err == nil {
+				if pp.Masked() != p {
+					t.Fatalf("item %q gave %v", addr, p)
+				}
+				continue
+			}
+			a, err := netip.ParseAddr(addr)
+			if err != nil || !p.Contains(a.Unmap().WithZone("")) || p.Bits() != a.Unmap().BitLen() {
+				t.Fatalf("item %q gave %v", addr, p)
+			}
 		}
 	})
 }
