@@ -23,6 +23,11 @@ type WriterOptions struct {
 	// QueueSize bounds the records waiting to be written; 4096 when 0. When it is full, Record and RecordAsync
 	// wait for room (back-pressure) rather than drop records or grow without bound.
 	QueueSize int
+	// AsyncDelay is how long a batch holding only RecordAsync records may wait for more (no caller waits on
+	// them), when MaxDelay is shorter; 2ms when 0, no wait when negative. Under load it makes the batches of
+	// reads larger, so one commit (and its WAL writes and fsync) serves more records; a Record or Flush that
+	// arrives ends the wait at once.
+	AsyncDelay time.Duration
 	// Attempts is how many times a failed batch is written before its callers get the error; 3 when 0.
 	// Retrying is safe because appending a record twice stores it once (same account and event id).
 	Attempts int
@@ -61,6 +66,9 @@ func NewWriter(log store.AuditLog, opts WriterOptions) *Writer {
 	}
 	if opts.Attempts <= 0 {
 		opts.Attempts = 3
+	}
+	if opts.AsyncDelay == 0 {
+		opts.AsyncDelay = 2 * time.Millisecond
 	}
 	w := &Writer{log: log, opts: opts, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}
 	go w.run()
@@ -171,10 +179,20 @@ func (w *Writer) run() {
 	}
 }
 
-// fill adds waiting records to batch until it is full, the queue is idle (MaxDelay 0), or MaxDelay has passed.
-// It reports whether the queue is still open.
+// fill adds waiting records to batch until it is full, the queue is idle (MaxDelay 0), or MaxDelay has passed;
+// while the batch holds only RecordAsync records it may wait up to AsyncDelay instead. It reports whether the
+// queue is still open.
 func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 	var deadline <-chan time.Time
+	async := (*batch)[0].ack == nil // no caller waits on the batch yet
+	defer func() {
+		if deadline != nil && !(*timer).Stop() {
+			select { // drain a fired timer so Reset starts clean
+			case <-(*timer).C:
+			default:
+			}
+		}
+	}()
 	for len(*batch) < w.opts.MaxBatch {
 		select {
 		case it, ok := <-w.queue:
@@ -182,17 +200,22 @@ func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 				return false
 			}
 			*batch = append(*batch, it)
+			async = async && it.ack == nil
 			continue
 		default:
 		}
-		if w.opts.MaxDelay <= 0 {
+		delay := w.opts.MaxDelay
+		if async {
+			delay = max(delay, w.opts.AsyncDelay)
+		}
+		if delay <= 0 {
 			return true
 		}
 		if deadline == nil {
 			if *timer == nil {
-				*timer = time.NewTimer(w.opts.MaxDelay)
+				*timer = time.NewTimer(delay)
 			} else {
-				(*timer).Reset(w.opts.MaxDelay)
+				(*timer).Reset(delay)
 			}
 			deadline = (*timer).C
 		}
@@ -202,12 +225,28 @@ func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 				return false
 			}
 			*batch = append(*batch, it)
+			if async && it.ack != nil {
+				// A caller now waits: write what is queued without waiting longer than MaxDelay allows.
+				async = false
+				if w.opts.MaxDelay <= 0 {
+					for len(*batch) < w.opts.MaxBatch {
+						select {
+						case it, ok := <-w.queue:
+							if !ok {
+								return false
+							}
+							*batch = append(*batch, it)
+						default:
+							return true
+						}
+					}
+					return true
+				}
+			}
 		case <-deadline:
+			deadline = nil // fired and drained
 			return true
 		}
-	}
-	if deadline != nil {
-		(*timer).Stop()
 	}
 	return true
 }

@@ -256,3 +256,39 @@ func TestWriterBackPressure(t *testing.T) {
 		t.Errorf("records mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestWriterAsyncDelayGathersReads: records nobody waits for linger up to AsyncDelay, so reads under load share
+// a commit.
+func TestWriterAsyncDelayGathersReads(t *testing.T) {
+	f := &fakeLog{}
+	w := NewWriter(f, WriterOptions{AsyncDelay: time.Hour, MaxBatch: 5})
+	for i := range 5 {
+		if err := w.RecordAsync(context.Background(), row(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeWriter(t, w)
+	if diff := cmp.Diff([]int{5}, f.batches); diff != "" {
+		t.Errorf("batches mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterRecordEndsAsyncDelay: a caller that waits for its record is not held up by AsyncDelay: the batch
+// is written as soon as its record joins it (it would otherwise wait an hour and the test time out).
+func TestWriterRecordEndsAsyncDelay(t *testing.T) {
+	f := &fakeLog{}
+	w := NewWriter(f, WriterOptions{AsyncDelay: time.Hour})
+	if err := w.RecordAsync(context.Background(), row("read")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(t.Context(), row("mutation")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"mutation", "read"}, f.ids()); diff != "" {
+		t.Errorf("written ids mismatch (-want +got):\n%s", diff)
+	}
+	if err := w.Flush(t.Context()); err != nil { // a Flush too ends the wait
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+}
