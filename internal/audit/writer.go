@@ -28,6 +28,12 @@ type WriterOptions struct {
 	// reads larger, so one commit (and its WAL writes and fsync) serves more records; a Record or Flush that
 	// arrives ends the wait at once.
 	AsyncDelay time.Duration
+	// SyncDelay is how long a batch that two or more Record callers wait on may wait for more, when MaxDelay is
+	// shorter; 250µs when 0, no wait when negative. Several waiting callers mean a busy server, where more
+	// records arrive within a fraction of a commit's time: waiting for them saves whole commits (a WAL write
+	// and an fsync each), while a lone caller is never delayed. This is PostgreSQL's commit_delay with
+	// commit_siblings.
+	SyncDelay time.Duration
 	// Attempts is how many times a failed batch is written before its callers get the error; 3 when 0.
 	// Retrying is safe because appending a record twice stores it once (same account and event id).
 	Attempts int
@@ -69,6 +75,9 @@ func NewWriter(log store.AuditLog, opts WriterOptions) *Writer {
 	}
 	if opts.AsyncDelay == 0 {
 		opts.AsyncDelay = 2 * time.Millisecond
+	}
+	if opts.SyncDelay == 0 {
+		opts.SyncDelay = 250 * time.Microsecond
 	}
 	w := &Writer{log: log, opts: opts, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}
 	go w.run()
@@ -179,39 +188,44 @@ func (w *Writer) run() {
 	}
 }
 
-// fill adds waiting records to batch until it is full, the queue is idle (MaxDelay 0), or MaxDelay has passed;
-// while the batch holds only RecordAsync records it may wait up to AsyncDelay instead. It reports whether the
-// queue is still open.
+// fill adds waiting records to batch until it is full or the queue has been idle for the batch's delay (see
+// delay). It reports whether the queue is still open.
 func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 	var deadline <-chan time.Time
-	async := (*batch)[0].ack == nil // no caller waits on the batch yet
-	defer func() {
+	stop := func() {
 		if deadline != nil && !(*timer).Stop() {
 			select { // drain a fired timer so Reset starts clean
 			case <-(*timer).C:
 			default:
 			}
 		}
-	}()
+		deadline = nil
+	}
+	defer stop()
+	async := (*batch)[0].ack == nil // no caller waits on the batch yet
+	add := func(it item) {
+		*batch = append(*batch, it)
+		if async && it.ack != nil {
+			// A caller now waits: the batch's delay is a waited-on batch's, counted from now.
+			async = false
+			stop()
+		}
+	}
 	for len(*batch) < w.opts.MaxBatch {
 		select {
 		case it, ok := <-w.queue:
 			if !ok {
 				return false
 			}
-			*batch = append(*batch, it)
-			async = async && it.ack == nil
+			add(it)
 			continue
 		default:
 		}
-		delay := w.opts.MaxDelay
-		if async {
-			delay = max(delay, w.opts.AsyncDelay)
-		}
-		if delay <= 0 {
-			return true
-		}
 		if deadline == nil {
+			delay := w.delay(async, len(*batch))
+			if delay <= 0 {
+				return true
+			}
 			if *timer == nil {
 				*timer = time.NewTimer(delay)
 			} else {
@@ -224,31 +238,25 @@ func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
 			if !ok {
 				return false
 			}
-			*batch = append(*batch, it)
-			if async && it.ack != nil {
-				// A caller now waits: write what is queued without waiting longer than MaxDelay allows.
-				async = false
-				if w.opts.MaxDelay <= 0 {
-					for len(*batch) < w.opts.MaxBatch {
-						select {
-						case it, ok := <-w.queue:
-							if !ok {
-								return false
-							}
-							*batch = append(*batch, it)
-						default:
-							return true
-						}
-					}
-					return true
-				}
-			}
+			add(it)
 		case <-deadline:
 			deadline = nil // fired and drained
 			return true
 		}
 	}
 	return true
+}
+
+// delay is how long a batch of n records may wait for more once the queue is idle: MaxDelay, or longer for a
+// batch nobody waits on (AsyncDelay) and for one that several callers wait on (SyncDelay).
+func (w *Writer) delay(async bool, n int) time.Duration {
+	d := w.opts.MaxDelay
+	if async {
+		d = max(d, w.opts.AsyncDelay)
+	} else if n >= 2 {
+		d = max(d, w.opts.SyncDelay)
+	}
+	return d
 }
 
 // flush writes one batch and tells its callers.

@@ -80,7 +80,8 @@ func closeWriter(t *testing.T, w *Writer) {
 func TestWriterGroupCommit(t *testing.T) {
 	const G, M = 16, 50
 	f := &fakeLog{gate: make(chan struct{}), entered: make(chan int, G*M)}
-	w := NewWriter(f, WriterOptions{})
+	// Without SyncDelay, so that the second batch is exactly what queued behind the first.
+	w := NewWriter(f, WriterOptions{SyncDelay: -1})
 	var wg sync.WaitGroup
 	errs := make(chan error, G*M)
 	for g := range G {
@@ -291,4 +292,40 @@ func TestWriterRecordEndsAsyncDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeWriter(t, w)
+}
+
+// TestWriterSyncDelayWaitsForSiblings: a batch that several callers wait on waits (SyncDelay) for more records,
+// so a busy server commits fewer, larger batches; a lone caller's batch does not wait.
+func TestWriterSyncDelayWaitsForSiblings(t *testing.T) {
+	f := &fakeLog{gate: make(chan struct{}), entered: make(chan int, 10)}
+	w := NewWriter(f, WriterOptions{SyncDelay: time.Hour, MaxBatch: 3})
+	var wg sync.WaitGroup
+	record := func(id string) {
+		wg.Go(func() {
+			if err := w.Record(context.Background(), row(id)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	record("a")
+	<-f.entered // a lone caller: its batch of one is written at once (else this would wait an hour)
+	record("b")
+	record("c")
+	for len(w.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() {
+		for range f.entered {
+			f.gate <- struct{}{}
+		}
+	}()
+	f.gate <- struct{}{}
+	// b and c wait together for a third record, which fills the batch.
+	record("d")
+	wg.Wait()
+	closeWriter(t, w)
+	close(f.entered)
+	if diff := cmp.Diff([]int{1, 3}, f.batches); diff != "" {
+		t.Errorf("batches mismatch (-want +got):\n%s", diff)
+	}
 }

@@ -27,7 +27,7 @@ func goMigrations() []*goose.Migration {
 func auditBlocksUp(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 CREATE TABLE audit_blocks (
-    seq      INTEGER PRIMARY KEY AUTOINCREMENT, -- record positions are seq * BlockSpan + index in the block
+    seq      INTEGER PRIMARY KEY, -- record positions are seq * BlockSpan + index in the block
     account  TEXT    NOT NULL,
     min_time INTEGER NOT NULL,                  -- Unix microseconds of the block's oldest and newest record
     max_time INTEGER NOT NULL,
