@@ -14,7 +14,6 @@ package audit
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,12 +173,12 @@ func Build(ev Event) (store.AuditRecord, error) {
 	if rec.RecipientAccountID == "" {
 		return store.AuditRecord{}, errors.New("audit: event has no recipient account")
 	}
-	data, err := json.Marshal(rec)
+	data, err := appendRecord(make([]byte, 0, 1536), rec)
 	if err == nil && len(data) > MaxRecordBytes {
 		// CloudTrail's events are at most 256 KB; a larger one (a caller can send up to a megabyte of
 		// parameters) keeps everything but its parameters and response, so one request cannot bloat the trail.
 		rec.RequestParameters, rec.ResponseElements = map[string]any{"omitted": "too large"}, nil
-		data, err = json.Marshal(rec)
+		data, err = appendRecord(data[:0], rec)
 	}
 	if err != nil {
 		// Redact normalized every value, so this is a bug; fail rather than write a partial record.
