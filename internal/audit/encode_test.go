@@ -44,7 +44,7 @@ func TestAppendRecordIsMarshal(t *testing.T) {
 				"password": "secret"},
 			Response: map[string]any{"user": map[string]any{"arn": user.ARN}}, Resources: []Resource{{ARN: "arn:x", Type: "AWS::IAM::User"}, {Type: "T"}}}},
 		{"AssumedRoleSession", Event{Principal: role, Source: SourceSTS, Action: "GetCallerIdentity", SharedEventID: "shared",
-			TLS: &TLSDetails{TLSVersion: "TLSv1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ClientProvidedHostHeader: "h"},
+			TLS:      &TLSDetails{TLSVersion: "TLSv1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ClientProvidedHostHeader: "h"},
 			Response: map[string]any{}}},
 		{"WebIdentity", Event{Identity: WebIdentityUser("https://issuer", "aud", "sub"), RecipientAccount: "111122223333",
 			Source: SourceSTS, Action: "AssumeRoleWithWebIdentity",
