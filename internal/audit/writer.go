@@ -28,11 +28,12 @@ type WriterOptions struct {
 	// reads larger, so one commit (and its WAL writes and fsync) serves more records; a Record or Flush that
 	// arrives ends the wait at once.
 	AsyncDelay time.Duration
-	// SyncDelay is how long a batch that two or more Record callers wait on may wait for more, when MaxDelay is
-	// shorter; 250µs when 0, no wait when negative. Several waiting callers mean a busy server, where more
-	// records arrive within a fraction of a commit's time: waiting for them saves whole commits (a WAL write
-	// and an fsync each), while a lone caller is never delayed. This is PostgreSQL's commit_delay with
-	// commit_siblings.
+	// SyncDelay is how long a batch that Record callers wait on may wait for more records while the writer is
+	// busy (two or more callers wait on this batch or waited on the previous one); 1ms when 0, no wait when
+	// negative. Several waiting callers mean a busy server, where more records arrive within a fraction of a
+	// commit's time: gathering them saves whole commits (a WAL write and an fsync each, which cost far more CPU
+	// than the records), while a lone caller on a quiet server is never delayed. This is PostgreSQL's
+	// commit_delay with commit_siblings.
 	SyncDelay time.Duration
 	// Attempts is how many times a failed batch is written before its callers get the error; 3 when 0.
 	// Retrying is safe because appending a record twice stores it once (same account and event id).
@@ -54,6 +55,8 @@ type Writer struct {
 
 	mu     sync.RWMutex // held for reading while sending to queue, for writing to close it
 	closed bool
+
+	lastWaited int // callers that waited on the last batch written (the writing goroutine's own)
 }
 
 type item struct {
@@ -77,7 +80,7 @@ func NewWriter(log store.AuditLog, opts WriterOptions) *Writer {
 		opts.AsyncDelay = 2 * time.Millisecond
 	}
 	if opts.SyncDelay == 0 {
-		opts.SyncDelay = 250 * time.Microsecond
+		opts.SyncDelay = time.Millisecond
 	}
 	w := &Writer{log: log, opts: opts, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}
 	go w.run()
@@ -180,6 +183,12 @@ func (w *Writer) run() {
 			}
 		}
 		w.flush(batch, recs)
+		w.lastWaited = 0
+		for _, it := range batch {
+			if it.ack != nil {
+				w.lastWaited++
+			}
+		}
 		clear(recs) // drop references to records' data until the next batch
 		if !open {
 			// The queue was closed while filling; anything left was taken by fill.
@@ -188,73 +197,56 @@ func (w *Writer) run() {
 	}
 }
 
-// fill adds waiting records to batch until it is full or the queue has been idle for the batch's delay (see
-// delay). It reports whether the queue is still open.
+// fill adds waiting records to batch until it is full or the queue has been idle for as long as the batch may
+// wait (see wait). It reports whether the queue is still open.
 func (w *Writer) fill(batch *[]item, timer **time.Timer) bool {
-	var deadline <-chan time.Time
-	stop := func() {
-		if deadline != nil && !(*timer).Stop() {
-			select { // drain a fired timer so Reset starts clean
-			case <-(*timer).C:
-			default:
-			}
-		}
-		deadline = nil
-	}
-	defer stop()
+	begun := time.Now()
 	async := (*batch)[0].ack == nil // no caller waits on the batch yet
-	add := func(it item) {
-		*batch = append(*batch, it)
-		if async && it.ack != nil {
-			// A caller now waits: the batch's delay is a waited-on batch's, counted from now.
-			async = false
-			stop()
-		}
-	}
 	for len(*batch) < w.opts.MaxBatch {
 		select {
 		case it, ok := <-w.queue:
 			if !ok {
 				return false
 			}
-			add(it)
+			*batch = append(*batch, it)
+			async = async && it.ack == nil
 			continue
 		default:
 		}
-		if deadline == nil {
-			delay := w.delay(async, len(*batch))
-			if delay <= 0 {
-				return true
-			}
-			if *timer == nil {
-				*timer = time.NewTimer(delay)
-			} else {
-				(*timer).Reset(delay)
-			}
-			deadline = (*timer).C
+		d := w.wait(async, len(*batch), time.Since(begun))
+		if d <= 0 {
+			return true
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(d)
+		} else {
+			(*timer).Reset(d)
 		}
 		select {
 		case it, ok := <-w.queue:
+			(*timer).Stop() // since Go 1.23 no stale tick survives Stop or Reset
 			if !ok {
 				return false
 			}
-			add(it)
-		case <-deadline:
-			deadline = nil // fired and drained
+			*batch = append(*batch, it)
+			async = async && it.ack == nil
+		case <-(*timer).C:
 			return true
 		}
 	}
 	return true
 }
 
-// delay is how long a batch of n records may wait for more once the queue is idle: MaxDelay, or longer for a
-// batch nobody waits on (AsyncDelay) and for one that several callers wait on (SyncDelay).
-func (w *Writer) delay(async bool, n int) time.Duration {
-	d := w.opts.MaxDelay
-	if async {
-		d = max(d, w.opts.AsyncDelay)
-	} else if n >= 2 {
-		d = max(d, w.opts.SyncDelay)
+// wait is how long a batch of n records, gathered for elapsed so far, may still wait for the next record once
+// the queue is idle: what is left of MaxDelay; for a batch nobody waits on, of AsyncDelay; while the writer is
+// busy with waited-on batches, of SyncDelay.
+func (w *Writer) wait(async bool, n int, elapsed time.Duration) time.Duration {
+	d := w.opts.MaxDelay - elapsed
+	switch {
+	case async:
+		d = max(d, w.opts.AsyncDelay-elapsed)
+	case n >= 2 || w.lastWaited >= 2:
+		d = max(d, w.opts.SyncDelay-elapsed)
 	}
 	return d
 }
