@@ -59,3 +59,49 @@ func BenchmarkAppendAudit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLookupAudit measures LookupAudit over a trail of 100,000 records appended in batches of 32: the
+// newest page, a page by a common attribute value, and a lookup by a rare one (an event id), which tests the
+// terms of every block in the time range.
+func BenchmarkLookupAudit(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Now()
+	recs := make([]store.AuditRecord, 32)
+	n := 0
+	for n < 100000 {
+		for j := range recs {
+			n++
+			recs[j] = store.AuditRecord{EventID: "e" + strconv.Itoa(n), Account: "111122223333",
+				Time: at.Add(time.Duration(n) * time.Millisecond), EventName: []string{"GetRole", "AssumeRole"}[n%2],
+				EventSource: "iam.amazonaws.com", Username: "s1", ReadOnly: true,
+				Resources: []store.AuditResource{{Type: "AWS::IAM::Role", Name: "r" + strconv.Itoa(n%100)}},
+				Data:      []byte(`{"eventVersion":"1.08"}`)}
+		}
+		if err := s.AppendAudit(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.AuditQuery
+		want int
+	}{
+		{"Newest50", store.AuditQuery{Account: "111122223333", Max: 50}, 50},
+		{"EventName50", store.AuditQuery{Account: "111122223333", Attribute: store.AuditEventName, Value: "AssumeRole", Max: 50}, 50},
+		{"RareEventId", store.AuditQuery{Account: "111122223333", Attribute: store.AuditEventID, Value: "e17", Max: 50}, 1},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, _, err := s.LookupAudit(context.Background(), tc.q)
+				if err != nil || len(got) != tc.want {
+					b.Fatalf("LookupAudit = %d records, %v; want %d", len(got), err, tc.want)
+				}
+			}
+		})
+	}
+}
