@@ -75,11 +75,11 @@ func agentCommand() *cobra.Command {
 			}
 			if containerListen != "" {
 				go serveOn(containerListen, a.ContainerHandler(), "container+health")
-				fmt.Fprintf(cmd.OutOrStdout(), "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://%s%s\nAWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n",
+				fmt.Fprintf(cmd.OutOrStdout(), "export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://%s%s\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n",
 					containerListen, agent.ContainerPath, tokenFile)
 			}
 			if imdsListen != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://%s\n", imdsListen)
+				fmt.Fprintf(cmd.OutOrStdout(), "export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://%s\n", imdsListen)
 			}
 			select {
 			case <-ctx.Done():

@@ -10,6 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/persona-iam/persona/internal/audit"
+	"github.com/persona-iam/persona/internal/authz"
+	"github.com/persona-iam/persona/internal/awsjson/orgsapi"
+	"github.com/persona-iam/persona/internal/awsquery/iamapi"
+	"github.com/persona-iam/persona/internal/awsquery/stsapi"
 	"github.com/persona-iam/persona/internal/store"
 )
 
@@ -149,6 +153,7 @@ func parseDuration(s string) (time.Duration, error) {
 func policyGenerateCommand() *cobra.Command {
 	var c serveConfig
 	var principal, since, until string
+	var unused bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the least-privilege policy for what a principal was seen doing (from the audit trail)",
@@ -181,13 +186,36 @@ func policyGenerateCommand() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "; tried and denied (not granted): %s", strings.Join(gen.Denied, ", "))
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
+			if unused {
+				list, err := audit.Unused(cmd.Context(), authz.New(st), principal, gen.Actions, actionCatalog())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "granted on every resource but not used (%d): %s\n", len(list), strings.Join(list, ", "))
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&unused, "unused", false, "also report the actions the principal's policies grant on every resource that it did not use")
 	storeFlags(cmd, &c)
 	cmd.Flags().StringVar(&principal, "principal", "", "ARN of the user, role or role session")
 	cmd.Flags().StringVar(&since, "since", "30d", "start: a duration back from now (30d, 24h) or an RFC 3339 time")
 	cmd.Flags().StringVar(&until, "until", "", "end (default now)")
 	cmd.MarkFlagRequired("principal")
 	return cmd
+}
+
+// actionCatalog is every action of the services Persona serves, for the unused-permissions report.
+func actionCatalog() []string {
+	var out []string
+	for op := range iamapi.Operations {
+		out = append(out, "iam:"+op)
+	}
+	for op := range stsapi.Operations {
+		out = append(out, "sts:"+op)
+	}
+	for op := range orgsapi.Operations {
+		out = append(out, "organizations:"+op)
+	}
+	return append(out, "cloudtrail:LookupEvents")
 }

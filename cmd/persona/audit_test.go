@@ -35,27 +35,44 @@ type serveProc struct {
 // serveOn starts `persona serve` on dataDir with a fixed root key and waits until it answers.
 func serveOn(t *testing.T, bin, dataDir string) *serveProc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn")
+	// Port 0, and the address read from what serve prints: a port chosen beforehand could be taken by another
+	// process (or a previous server's lingering socket) before serve listens on it.
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PERSONA_ROOT_ACCESS_KEY_ID="+crashRootKey, "PERSONA_ROOT_SECRET_ACCESS_KEY="+crashRootSecret,
 		"PERSONA_ACCOUNT_ID=111122223333")
 	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &serveProc{cmd: cmd, addr: addr}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "AWS_ENDPOINT_URL=http://"); ok && !sent {
+				found <- strings.Fields(rest)[0]
+				sent = true
+			}
 		}
-		if i > 300 {
-			t.Fatalf("persona serve did not start: %v", err)
+		if !sent {
+			close(found)
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	select {
+	case addr, ok := <-found:
+		if !ok {
+			t.Fatal("persona serve exited without printing its endpoint")
+		}
+		return &serveProc{cmd: cmd, addr: addr}
+	case <-time.After(30 * time.Second):
+		t.Fatal("persona serve printed no endpoint within 30s")
 	}
+	return nil
 }
 
 func (s *serveProc) iam() *iam.Client {
@@ -329,5 +346,49 @@ func TestPolicyGenerate(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "tried and denied (not granted): iam:CreateRole") {
 		t.Errorf("report = %q, want the denied CreateRole listed", stderr.String())
+	}
+
+	// Granted but unused: alice may Get* and List* everything and used GetUser and ListRoles.
+	cmd = exec.Command(bin, "policy", "generate", "--data-dir", dataDir, "--principal", "arn:aws:iam::111122223333:user/alice", "--since", "1h", "--unused")
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	if _, err := cmd.Output(); err != nil {
+		t.Fatalf("policy generate --unused: %v\n%s", err, stderr.String())
+	}
+	_, report, ok := strings.Cut(stderr.String(), "granted on every resource but not used")
+	if !ok {
+		t.Fatalf("no unused report in %q", stderr.String())
+	}
+	unused := map[string]bool{}
+	_, list, _ := strings.Cut(report, ": ")
+	for _, a := range strings.Split(strings.TrimSpace(list), ", ") {
+		unused[a] = true
+	}
+	for a, want := range map[string]bool{"iam:GetRole": true, "iam:ListUsers": true, "iam:GetUser": false, "iam:ListRoles": false,
+		"iam:CreateRole": false, "sts:AssumeRole": false, "iam:DeleteUser": false} {
+		if unused[a] != want {
+			t.Errorf("%s unused = %v, want %v (report %q)", a, unused[a], want, report)
+		}
+	}
+}
+
+// TestParseDuration pins the durations --since and --audit-retention take.
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90d", 90 * 24 * time.Hour, true}, {"0", 0, true}, {"0d", 0, true}, {"2160h", 2160 * time.Hour, true},
+		{"90m", 90 * time.Minute, true}, {"-1h", 0, false}, {"-1d", 0, false}, {"1.5d", 0, false}, {"d", 0, false},
+		{"forever", 0, false}, {"99999999d", 0, false},
+	} {
+		got, err := parseDuration(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := exec.Command(persona(t), "serve", "--audit-retention", "forever", "--data-dir", t.TempDir()).CombinedOutput(); err == nil {
+		t.Error("serve accepted --audit-retention forever")
 	}
 }

@@ -39,8 +39,9 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, bin string, extraEnv ...string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := freeAddr(t)
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", addr, "--data-dir", t.TempDir())
+	// Port 0: the kernel picks a free port and serve prints it in AWS_ENDPOINT_URL, so no other process on the
+	// machine can take the port between choosing and listening.
+	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()

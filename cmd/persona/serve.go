@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,6 +36,7 @@ type serveConfig struct {
 	listen, dataDir, storeURL, region, tlsCert, tlsKey, logLevel string
 	masterKeyFile                                                string
 	auditRetention                                               string
+	trustedProxies                                               string
 }
 
 func serveCommand() *cobra.Command {
@@ -54,6 +57,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&c.tlsKey, "tls-key", env("PERSONA_TLS_KEY", ""), "TLS private key file (PERSONA_TLS_KEY)")
 	f.StringVar(&c.logLevel, "log-level", env("PERSONA_LOG_LEVEL", "info"), "debug, info, warn or error (PERSONA_LOG_LEVEL)")
 	f.StringVar(&c.masterKeyFile, "master-key-file", env("PERSONA_MASTER_KEY_FILE", ""), "file holding the base64 master key (PERSONA_MASTER_KEY_FILE; or PERSONA_MASTER_KEY; default DATA_DIR/master.key, created on first start)")
+	f.StringVar(&c.trustedProxies, "trusted-proxies", env("PERSONA_TRUSTED_PROXIES", ""), "comma-separated networks (CIDR) or addresses of reverse proxies whose X-Forwarded-For gives the caller's address (PERSONA_TRUSTED_PROXIES)")
 	f.StringVar(&c.auditRetention, "audit-retention", env("PERSONA_AUDIT_RETENTION", "90d"), "how long audit records are kept (90d, 2160h; 0 keeps them forever) (PERSONA_AUDIT_RETENTION)")
 	return cmd
 }
@@ -80,6 +84,10 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	retention, err := parseDuration(c.auditRetention)
 	if err != nil {
 		return fmt.Errorf("--audit-retention: %w", err)
+	}
+	proxies, err := parsePrefixes(c.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -110,7 +118,7 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention})
+	srv := server.New(server.Config{Store: st, Box: box, Logger: logger, Region: c.region, Keyring: keyring, AuditRetention: retention, TrustedProxies: proxies})
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -188,7 +196,7 @@ func announce(out io.Writer, c serveConfig, creds *iam.RootCredentials, endpoint
 	if creds.Created {
 		content := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nAWS_ENDPOINT_URL=%s\nAWS_REGION=%s\nAWS_DEFAULT_REGION=%s\n",
 			creds.AccessKeyID, creds.Secret.Reveal(), endpoint, c.region, c.region)
-		if err := os.WriteFile(credFile, []byte(content), 0o600); err != nil {
+		if err := writeOwnerOnly(credFile, []byte(content)); err != nil {
 			return fmt.Errorf("saving root credentials: %w", err)
 		}
 		fmt.Fprintf(out, "Persona created account %s and its root access key. The secret is shown once; it is also saved in %s (owner-only).\n\n", creds.AccountID, credFile)
@@ -196,7 +204,50 @@ func announce(out io.Writer, c serveConfig, creds *iam.RootCredentials, endpoint
 			creds.AccessKeyID, creds.Secret.Reveal(), endpoint, c.region, c.region)
 		return nil
 	}
-	fmt.Fprintf(out, "Persona serving account %s at %s (root access key %s; credentials in %s).\n", creds.AccountID, endpoint, creds.AccessKeyID, credFile)
+	where := "credentials in " + credFile
+	if _, err := os.Stat(credFile); err != nil {
+		// Keys given by PERSONA_ROOT_*, or created by another node sharing the store (which showed the secret).
+		where = "its secret is not stored here: it was given by PERSONA_ROOT_SECRET_ACCESS_KEY or shown by the node that created it"
+	}
+	fmt.Fprintf(out, "Persona serving account %s at %s (root access key %s; %s).\n", creds.AccountID, endpoint, creds.AccessKeyID, where)
 	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n", endpoint, c.region, c.region)
 	return nil
+}
+
+// writeOwnerOnly writes a secret file readable only by its owner. os.WriteFile keeps the mode of a file that already
+// exists, so a stale file left readable by others is replaced, not rewritten in place.
+func writeOwnerOnly(path string, data []byte) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// parsePrefixes parses a comma-separated list of networks ("10.0.0.0/8") and single addresses ("10.1.2.3").
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a network (10.0.0.0/8) nor an address", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -26,6 +26,10 @@ func (a *Agent) IMDSHandler() http.Handler { return http.HandlerFunc(a.serveIMDS
 
 func (a *Agent) serveIMDS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "EC2ws")
+	if !localHost(r.Host) { // DNS rebinding (rebinding.go)
+		imdsError(w, http.StatusForbidden)
+		return
+	}
 	if r.URL.Path == tokenPath {
 		a.serveToken(w, r)
 		return

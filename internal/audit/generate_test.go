@@ -96,3 +96,34 @@ func TestGenerate(t *testing.T) {
 		t.Error("a principal without activity got a policy")
 	}
 }
+
+// TestUnused reports a role's permissions granted on every resource that its sessions did not use, leaving out
+// the used ones and the grants limited to named resources.
+func TestUnused(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "u.db"))
+	ctx := t.Context()
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":["iam:GetRole","iam:ListRoles","iam:TagRole"],"Resource":"*"},
+	 {"Effect":"Allow","Action":"iam:DeleteRole","Resource":"arn:aws:iam::123456789012:role/only-this"}]}`
+	if err := s.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		role, _ := json.Marshal(store.Role{Name: "app", ID: "AROAAPP", Path: "/ops/", TrustPolicy: "{}"})
+		if err := tx.Create(ctx, store.Record{Kind: store.KindRole, Account: acct, Key: "app", ID: "AROAAPP", Data: role}); err != nil {
+			return err
+		}
+		inline, _ := json.Marshal(store.InlinePolicy{Name: "p", Document: doc})
+		return tx.Create(ctx, store.Record{Kind: store.KindInlinePolicy, Account: acct, Key: "role/app/p", Data: inline})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	catalog := []string{"iam:GetRole", "iam:ListRoles", "iam:TagRole", "iam:DeleteRole", "iam:CreateUser", "sts:AssumeRole"}
+	got, err := audit.Unused(ctx, authz.New(s), "arn:aws:iam::"+acct+":role/ops/app", []string{"iam:GetRole"}, catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"iam:ListRoles", "iam:TagRole"}, got); diff != "" {
+		t.Errorf("unused mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := audit.Unused(ctx, authz.New(s), "arn:aws:iam::"+acct+":group/g", nil, catalog); err == nil {
+		t.Error("a group got a report")
+	}
+}

@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -57,6 +58,9 @@ type Authorizer struct {
 	mu       sync.Mutex
 	compiled map[[32]byte]*policy.Policy
 	sets     map[string]*identitySet
+	// orgs maps an account to its organization's id ("" for none) at generation orgsGen, for aws:PrincipalOrgID.
+	orgs    map[string]string
+	orgsGen int64
 }
 
 // identitySet is a principal's identity-side policies at one generation.
@@ -190,7 +194,7 @@ func (a *Authorizer) ResourcePolicyAllows(ctx context.Context, action, resource 
 	// resource policy's alone, at any strength of principal match (the caller, its role, its account).
 	res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: rp}, &policy.Request{
 		Principal: caller(p), Action: action, Resource: resource, ResourceAccount: crossAccountProbe,
-		Context: condition.NewMapContext(contextKeys(ctx, p, tags, extra)),
+		Context: condition.NewMapContext(a.withOrg(ctx, p, contextKeys(ctx, p, tags, extra))),
 	})
 	return res.Decision == policy.Allow, nil
 }
@@ -223,7 +227,7 @@ func (a *Authorizer) authorize(ctx context.Context, action, resource string, res
 			}
 			res := policy.Evaluate(&policy.Set{Identity: []*policy.Policy{allowAll}, Resource: resourcePolicy}, &policy.Request{
 				Principal: caller(p), Action: action, Resource: resource, ResourceAccount: resAccount,
-				Context: condition.NewMapContext(contextKeys(ctx, p, nil, extra)),
+				Context: condition.NewMapContext(a.withOrg(ctx, p, contextKeys(ctx, p, nil, extra))),
 			})
 			if res.Decision == policy.Allow {
 				return nil
@@ -271,7 +275,7 @@ func (a *Authorizer) authorize(ctx context.Context, action, resource string, res
 		Action:          action,
 		Resource:        resource,
 		ResourceAccount: resAccount,
-		Context:         condition.NewMapContext(contextKeys(ctx, p, set.tags, extra)),
+		Context:         condition.NewMapContext(a.withOrg(ctx, p, contextKeys(ctx, p, set.tags, extra))),
 	}
 	res := policy.Evaluate(pset, req)
 	if res.Decision == policy.Allow {
@@ -296,6 +300,49 @@ func caller(p *Principal) policy.Caller {
 		c.Type = policy.CallerFederatedUser
 	}
 	return c
+}
+
+// withOrg adds aws:PrincipalOrgID to keys when the principal's account belongs to an organization: trust and
+// resource policies use it to admit every account of an organization at once.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
+func (a *Authorizer) withOrg(ctx context.Context, p *Principal, keys map[string][]string) map[string][]string {
+	if id := a.orgOf(ctx, p.Account); id != "" {
+		keys["aws:PrincipalOrgID"] = []string{id}
+	}
+	return keys
+}
+
+// orgOf returns the id of the organization account belongs to, or "" (also when the store cannot say: a condition
+// on the key then fails, closed).
+func (a *Authorizer) orgOf(ctx context.Context, account string) string {
+	gen := a.gen.Load()
+	a.mu.Lock()
+	if a.orgs == nil || a.orgsGen != gen || len(a.orgs) > maxCompiled {
+		a.orgs, a.orgsGen = map[string]string{}, gen
+	}
+	id, ok := a.orgs[account]
+	a.mu.Unlock()
+	if ok {
+		return id
+	}
+	var m store.OrgAccount
+	rec, err := a.store.GetByID(ctx, store.KindOrgAccount, account)
+	switch {
+	case err == nil:
+		if json.Unmarshal(rec.Data, &m) != nil {
+			return ""
+		}
+		id = m.OrgID
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		return ""
+	}
+	a.mu.Lock()
+	if a.orgsGen == gen {
+		a.orgs[account] = id
+	}
+	a.mu.Unlock()
+	return id
 }
 
 // contextKeys builds the request's global condition keys.
@@ -350,6 +397,13 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 			m["ec2:SourceInstanceARN"] = []string{"arn:aws:ec2:" + r.Region + ":" + p.Account + ":instance/" + s.SessionName}
 		}
 		for k, v := range s.Tags {
+			// A session tag replaces the role's (or user's) tag of the same key, and IAM compares tag keys without
+			// regard to case: PROJECT=beta must not leave project=alpha beside it (the context would then hold both).
+			for mk := range m {
+				if len(mk) == len("aws:PrincipalTag/")+len(k) && strings.EqualFold(mk, "aws:PrincipalTag/"+k) {
+					delete(m, mk)
+				}
+			}
 			m["aws:PrincipalTag/"+k] = []string{v}
 		}
 	}

@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 
+	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/authz"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
 	"github.com/persona-iam/persona/internal/store"
@@ -159,7 +160,9 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, in *iamapi.GetAccess
 	if _, err := load(ctx, s.store, store.KindAccessKey, rec.Account, rec.Key, &k); err != nil {
 		return nil, err
 	}
-	resource := p.ARN
+	// A root key is the root user's: authorized on the root's ARN, not the caller's, so a self-service policy
+	// ("your own user") does not reveal the root key's use.
+	resource := arn.Root(s.partition, p.Account).String()
 	if k.UserName != "" {
 		var u store.User
 		if _, err := load(ctx, s.store, store.KindUser, p.Account, k.UserName, &u); err != nil {

@@ -129,10 +129,17 @@ func (s *Service) detach(ctx context.Context, kind, action, name, policyARN stri
 			return err
 		}
 		p, _ := caller(ctx)
-		err = tx.Delete(ctx, store.KindAttachment, p.Account, attachmentKey(kind, e.name, policyARN))
-		if isNotFound(err) {
+		// Keys are stored without regard to case, but the request was authorized on the ARN as given (iam:PolicyARN):
+		// only the attached policy's exact ARN detaches it, or a case variant would remove a guardrail past a deny.
+		var at store.Attachment
+		_, err = load(ctx, tx, store.KindAttachment, p.Account, attachmentKey(kind, e.name, policyARN), &at)
+		if isNotFound(err) || (err == nil && at.PolicyARN != policyARN) {
 			return iamapi.NoSuchEntity("Policy %s was not found.", policyARN)
 		}
+		if err != nil {
+			return err
+		}
+		err = tx.Delete(ctx, store.KindAttachment, p.Account, attachmentKey(kind, e.name, policyARN))
 		if err != nil {
 			return err
 		}

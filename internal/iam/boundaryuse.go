@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/persona-iam/persona/internal/store"
 )
@@ -13,31 +14,28 @@ type holder struct {
 	kind, name, id, path, boundary string
 }
 
+// entityHead is the part of a stored user, group or role these counts need: decoding only it skips the tags,
+// trust policies and dates.
+type entityHead struct {
+	Name     string `json:"name"`
+	ID       string `json:"id"`
+	Path     string `json:"path"`
+	Boundary string `json:"boundary"`
+}
+
 // holders reads the account's users, groups and roles once: the permissions-boundary usage of a policy is a
 // property of the users and roles that name it, so counting it (PermissionsBoundaryUsageCount), filtering by it
 // (PolicyUsageFilter) and refusing to delete a policy in use as a boundary all start here.
 func holders(ctx context.Context, r store.Reader, account string) (map[string]holder, error) {
 	out := map[string]holder{}
-	users, err := store.ListJSON[store.User](ctx, r, store.KindUser, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		out["user/"+strings.ToLower(u.Name)] = holder{"user", u.Name, u.ID, u.Path, u.PermissionsBoundary}
-	}
-	roles, err := store.ListJSON[store.Role](ctx, r, store.KindRole, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, ro := range roles {
-		out["role/"+strings.ToLower(ro.Name)] = holder{"role", ro.Name, ro.ID, ro.Path, ro.PermissionsBoundary}
-	}
-	groups, err := store.ListJSON[store.Group](ctx, r, store.KindGroup, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		out["group/"+strings.ToLower(g.Name)] = holder{kind: "group", name: g.Name, id: g.ID, path: g.Path}
+	for _, kind := range []string{"user", "role", "group"} {
+		list, err := store.ListJSON[entityHead](ctx, r, entityKinds[kind], account, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			out[kind+"/"+strings.ToLower(e.Name)] = holder{kind, e.Name, e.ID, e.Path, e.Boundary}
+		}
 	}
 	return out, nil
 }
@@ -45,22 +43,15 @@ func holders(ctx context.Context, r store.Reader, account string) (map[string]ho
 // boundaryCounts returns, for each policy ARN, how many users and roles use it as their permissions boundary.
 func boundaryCounts(ctx context.Context, r store.Reader, account string) (map[string]int, error) {
 	counts := map[string]int{}
-	users, err := store.ListJSON[store.User](ctx, r, store.KindUser, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		if u.PermissionsBoundary != "" {
-			counts[u.PermissionsBoundary]++
+	for _, kind := range []store.Kind{store.KindUser, store.KindRole} {
+		list, err := store.ListJSON[entityHead](ctx, r, kind, account, "")
+		if err != nil {
+			return nil, err
 		}
-	}
-	roles, err := store.ListJSON[store.Role](ctx, r, store.KindRole, account, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, ro := range roles {
-		if ro.PermissionsBoundary != "" {
-			counts[ro.PermissionsBoundary]++
+		for _, e := range list {
+			if e.Boundary != "" {
+				counts[e.Boundary]++
+			}
 		}
 	}
 	return counts, nil
@@ -110,11 +101,52 @@ func entitiesForPolicy(ctx context.Context, r store.Reader, account, policyARN, 
 	return out, nil
 }
 
+// boundaryCache keeps each account's boundary usage until the store's change sequence moves: counting reads every
+// user and role of the account, which a run of GetPolicy calls should not repeat. Reading the sequence before
+// counting means a cached count is never older than the sequence it is filed under.
+type boundaryCache struct {
+	mu      sync.Mutex
+	entries map[string]boundaryCacheEntry // by account
+}
+
+type boundaryCacheEntry struct {
+	seq    int64
+	counts map[string]int // never modified once cached
+}
+
+// accountBoundaryCounts is boundaryCounts for reads outside a transaction, cached by change sequence.
+func (s *Service) accountBoundaryCounts(ctx context.Context, account string) (map[string]int, error) {
+	seq, err := s.store.ChangeSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &s.bcache
+	c.mu.Lock()
+	e, ok := c.entries[account]
+	c.mu.Unlock()
+	if ok && e.seq == seq {
+		return e.counts, nil
+	}
+	counts, err := boundaryCounts(ctx, s.store, account)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]boundaryCacheEntry{}
+	}
+	if cur, ok := c.entries[account]; !ok || cur.seq < seq {
+		c.entries[account] = boundaryCacheEntry{seq: seq, counts: counts}
+	}
+	c.mu.Unlock()
+	return counts, nil
+}
+
 type boundaryCountsKey struct{}
 
-// withBoundaryCounts computes the account's permissions-boundary usage once for a call that renders many policies.
+// withBoundaryCounts fixes the account's permissions-boundary usage once for a call that renders many policies.
 func (s *Service) withBoundaryCounts(ctx context.Context, account string) (context.Context, error) {
-	m, err := boundaryCounts(ctx, s.store, account)
+	m, err := s.accountBoundaryCounts(ctx, account)
 	if err != nil {
 		return ctx, err
 	}
@@ -126,6 +158,6 @@ func (s *Service) boundaryCount(ctx context.Context, account, policyARN string) 
 	if m, ok := ctx.Value(boundaryCountsKey{}).(map[string]int); ok {
 		return m[policyARN], nil
 	}
-	m, err := boundaryCounts(ctx, s.store, account)
+	m, err := s.accountBoundaryCounts(ctx, account)
 	return m[policyARN], err
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/persona-iam/persona/internal/authz"
 )
 
-// shown makes an AccessDenied error name the resource as IAM does when it manages a user, group, role or managed
-// policy: "on resource: user bob", "group admins", "role MyRole", "policy arn:aws:iam::aws:policy/ReadOnlyAccess".
+// shown makes an AccessDenied error name the resource as IAM does when it manages a user, group, role, instance
+// profile or managed policy: "on resource: user bob", "group admins", "role MyRole", "instance profile web",
+// "policy arn:aws:iam::aws:policy/ReadOnlyAccess".
 // Creation and the simulator keep the ARN ("on resource: arn:aws:iam::111122223333:role/MyRole"), as AWS does.
 // Other errors pass through unchanged.
 func shown(err error, kind, name string) error {

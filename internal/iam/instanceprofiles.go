@@ -38,7 +38,7 @@ func (s *Service) loadInstanceProfile(ctx context.Context, r store.Reader, actio
 	rec, err := load(ctx, r, store.KindInstanceProfile, p.Account, name, &ip)
 	if isNotFound(err) {
 		if err := s.authorize(ctx, action, s.instanceProfileARN(p.Account, "/", name), extra); err != nil {
-			return nil, rec, err
+			return nil, rec, shown(err, "instance profile", name)
 		}
 		return nil, rec, instanceProfileNotFound(name)
 	}
@@ -46,7 +46,7 @@ func (s *Service) loadInstanceProfile(ctx context.Context, r store.Reader, actio
 		return nil, rec, err
 	}
 	if err := s.authorize(ctx, action, s.instanceProfileARN(p.Account, ip.Path, ip.Name), mergeKeys(resourceTagKeys(ip.Tags), extra)); err != nil {
-		return nil, rec, err
+		return nil, rec, shown(err, "instance profile", ip.Name)
 	}
 	return &ip, rec, nil
 }

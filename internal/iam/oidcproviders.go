@@ -115,7 +115,9 @@ func (s *Service) loadOIDCProvider(ctx context.Context, r store.Reader, action, 
 		if err != nil && !isNotFound(err) {
 			return nil, rec, err
 		}
-		found = err == nil
+		// The store finds URLs without regard to case, but policies match ARNs with it: only the exact ARN names
+		// the provider, so a case variant cannot act on it past a statement about its real ARN.
+		found = err == nil && prov.URL == name
 	}
 	keys := extra
 	if found {

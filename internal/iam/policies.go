@@ -57,7 +57,10 @@ func (s *Service) managedPolicyDoc(ctx context.Context, r store.Reader, account,
 	if _, err := load(ctx, r, store.KindPolicy, account, ref.name, &mp); err != nil {
 		return "", err
 	}
-	if mp.Path != ref.path {
+	// The store finds names without regard to case, but an ARN names one policy exactly: policies match ARNs
+	// with case, so a variant (other case, partition or region) must not reach the policy past a statement about
+	// its real ARN.
+	if policyARN != s.policyARN(account, mp.Path, mp.Name) {
 		return "", store.ErrNotFound
 	}
 	for _, v := range mp.Versions {
@@ -100,7 +103,8 @@ func (s *Service) loadPolicyWith(ctx context.Context, r store.Reader, action, po
 		if err != nil && !isNotFound(err) {
 			return nil, rec, err
 		}
-		found = err == nil && mp.Path == ref.path
+		// Only the exact ARN names the policy (see managedPolicyDoc).
+		found = err == nil && policyARN == s.policyARN(p.Account, mp.Path, mp.Name)
 	}
 	keys := extra
 	if found {
@@ -246,7 +250,8 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyInput
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.policyOut(ctx, p.Account, &mp)
+	// A policy just created is nobody's permissions boundary: no need to count.
+	out, err := s.policyOut(context.WithValue(ctx, boundaryCountsKey{}, map[string]int{}), p.Account, &mp)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/internal/awsquery/iamapi"
@@ -29,7 +28,7 @@ const (
 	quotaTagsPerEntity          = 50
 	defaultMaxSessionDuration   = 3600
 	roleDescriptionMaxRunes     = 1000
-	permissionsBoundaryTypeName = "PermissionsBoundaryPolicy"
+	permissionsBoundaryTypeName = "Policy" // what IAM answers, though the model's enum says "PermissionsBoundaryPolicy"
 	serviceLinkedRolePath       = "/aws-service-role/"
 )
 
@@ -104,7 +103,9 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleInput) (*
 		// Roles there are service-linked, made by CreateServiceLinkedRole and protected from change.
 		return nil, iamapi.InvalidInput("Path prefix '%s' can only be used for AWS Service linked Roles", serviceLinkedRolePath)
 	}
-	if utf8.RuneCountInString(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
+	// Counted in non-white-space characters, as AssumeRolePolicySizeQuota is.
+	// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
+	if nonSpaceRunes(in.AssumeRolePolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)
 	}
 	if err := checkPolicy(in.AssumeRolePolicyDocument, policy.KindTrust); err != nil {
@@ -244,7 +245,7 @@ func (s *Service) UpdateRoleDescription(ctx context.Context, in *iamapi.UpdateRo
 
 // UpdateAssumeRolePolicy replaces a role's trust policy.
 func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *iamapi.UpdateAssumeRolePolicyInput) (*iamapi.UpdateAssumeRolePolicyOutput, error) {
-	if utf8.RuneCountInString(in.PolicyDocument) > quotaTrustPolicyChars {
+	if nonSpaceRunes(in.PolicyDocument) > quotaTrustPolicyChars {
 		return nil, limitExceeded("ACLSizePerRole", quotaTrustPolicyChars)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {

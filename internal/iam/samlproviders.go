@@ -54,7 +54,8 @@ func (s *Service) loadSAMLProvider(ctx context.Context, r store.Reader, action, 
 		if err != nil && !isNotFound(err) {
 			return nil, rec, err
 		}
-		found = err == nil
+		// Only the exact ARN names the provider (see loadOIDCProvider).
+		found = err == nil && prov.Name == name
 	}
 	keys := extra
 	if found {

@@ -42,6 +42,8 @@ type Service struct {
 	scps      SCPSource
 
 	insecureOIDCLoopback bool
+
+	bcache boundaryCache // permissions-boundary usage per account, see boundaryuse.go
 }
 
 // New returns the IAM service.

@@ -606,6 +606,10 @@ func TestAcceptanceBoundaryUsage(t *testing.T) {
 
 			// Once nothing uses it as a boundary or a permissions policy, it can go.
 			must[*iam.DeleteRolePermissionsBoundaryOutput](t)(c.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("r")}))
+			// The count follows the change at once (it is cached only while the store does not change).
+			if got := must[*iam.GetPolicyOutput](t)(c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: bound})).Policy; aws.ToInt32(got.PermissionsBoundaryUsageCount) != 1 {
+				t.Errorf("after DeleteRolePermissionsBoundary: PermissionsBoundaryUsageCount %d, want 1", aws.ToInt32(got.PermissionsBoundaryUsageCount))
+			}
 			must[*iam.DetachRolePolicyOutput](t)(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: bound}))
 			must[*iam.DetachGroupPolicyOutput](t)(c.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: bound}))
 			_, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: bound})
@@ -616,13 +620,14 @@ func TestAcceptanceBoundaryUsage(t *testing.T) {
 	}
 }
 
-// TestAcceptanceAccessDeniedNamesResource pins how AWS names the resource in IAM's AccessDenied messages: an
-// existing user, group or role by kind and name ("on resource: role MyRole"), a managed policy as "policy ARN",
-// and a role being created by its ARN.
+// TestAcceptanceAccessDeniedNamesResource pins how AWS names the resource in IAM's AccessDenied messages: a user,
+// group, role or instance profile by kind and name ("on resource: role MyRole"), a managed policy as "policy ARN",
+// and a role being created, or the simulator's principal, by its ARN.
 func TestAcceptanceAccessDeniedNamesResource(t *testing.T) {
 	e := newEnv(t, sqliteStore)
 	ctx := context.Background()
 	acceptFixture(t, e)
+	must[*iam.CreateInstanceProfileOutput](t)(e.iam.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("web")}))
 	nobody := e.iamAs(e.newUser("nobody", ""))
 	who := "User: arn:aws:iam::" + testAccount + ":user/nobody is not authorized to perform: "
 	because := func(action string) string {
@@ -665,6 +670,10 @@ func TestAcceptanceAccessDeniedNamesResource(t *testing.T) {
 			_, err := nobody.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(acceptPolicyARN("pol")), VersionId: aws.String("v2")})
 			return err
 		}, who + "iam:DeletePolicyVersion on resource: policy " + acceptPolicyARN("pol") + because("iam:DeletePolicyVersion")},
+		{"AddRoleToInstanceProfile", func() error {
+			_, err := nobody.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("web"), RoleName: aws.String("app")})
+			return err
+		}, who + "iam:AddRoleToInstanceProfile on resource: instance profile web" + because("iam:AddRoleToInstanceProfile")},
 		{"CreateRole names the ARN", func() error {
 			_, err := nobody.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("new"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
 			return err
@@ -802,7 +811,7 @@ func TestAcceptancePermissionsBoundaryOperations(t *testing.T) {
 			must[*iam.PutUserPermissionsBoundaryOutput](t)(e.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("dev"), PermissionsBoundary: readOnly}))
 			got := must[*iam.GetUserOutput](t)(e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})).User
 			if got.PermissionsBoundary == nil || aws.ToString(got.PermissionsBoundary.PermissionsBoundaryArn) != *readOnly ||
-				got.PermissionsBoundary.PermissionsBoundaryType != types.PermissionsBoundaryAttachmentTypePolicy {
+				got.PermissionsBoundary.PermissionsBoundaryType != "Policy" { // AWS's value; the model's enum says PermissionsBoundaryPolicy
 				t.Errorf("GetUser PermissionsBoundary = %+v", got.PermissionsBoundary)
 			}
 			must[*iam.ListUsersOutput](t)(dev.ListUsers(ctx, &iam.ListUsersInput{}))
@@ -918,6 +927,11 @@ func TestAcceptanceQuotas(t *testing.T) {
 			}
 		})
 	}
+	// A trust policy counts non-white-space characters too: a pretty-printed one under 2,048 of them is accepted.
+	spacious := strings.Replace(*trustWithCondition(1800), `"Version"`, strings.Repeat(" \n", 300)+`"Version"`, 1)
+	must[*iam.UpdateAssumeRolePolicyOutput](t)(c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("r"), PolicyDocument: aws.String(spacious)}))
+	_, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("r"), PolicyDocument: trustWithCondition(2048)})
+	apiError(t, err, "LimitExceeded")
 	// Just under the sizes is accepted: white space does not count.
 	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("big"),
 		PolicyDocument: aws.String(strings.Replace(resource(10240-120), `"Version"`, strings.Repeat(" \n", 500)+`"Version"`, 1))}))
@@ -975,4 +989,27 @@ func TestAcceptanceTrustPolicyPrincipals(t *testing.T) {
 	if doc, _ := url.QueryUnescape(aws.ToString(got.AssumeRolePolicyDocument)); doc != *trust(acct + "user/staff/carol") {
 		t.Errorf("trust policy after a refused update = %s", doc)
 	}
+}
+
+// TestAcceptanceGroupsPerAccount fills the account's 300 groups (IAM's default quota, the smallest account-level
+// one) and checks the 301st is LimitExceeded with AWS's wording, and that deleting one makes room again.
+func TestAcceptanceGroupsPerAccount(t *testing.T) {
+	e := newEnv(t, sqliteStore)
+	ctx := context.Background()
+	for i := range 300 {
+		must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String(fmt.Sprintf("g%03d", i))}))
+	}
+	_, err := e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("one-too-many")})
+	ae := apiError(t, err, "LimitExceeded")
+	if want := "Cannot exceed quota for GroupsPerAccount: 300"; ae.ErrorMessage() != want {
+		t.Errorf("message = %q, want %q", ae.ErrorMessage(), want)
+	}
+	must[*iam.DeleteGroupOutput](t)(e.iam.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g000")}))
+	must[*iam.CreateGroupOutput](t)(e.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("one-too-many")}))
+}
+
+// trustWithCondition is an EC2 trust policy padded with a condition value of n characters.
+func trustWithCondition(n int) *string {
+	return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},` +
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"` + strings.Repeat("1", n) + `"}}}]}`)
 }

@@ -121,7 +121,7 @@ func (s *Server) beginAudit(r *http.Request, requestID string, start time.Time) 
 	ev := audit.Event{
 		Time:      start,
 		Region:    s.cfg.Region,
-		SourceIP:  sourceIP(r),
+		SourceIP:  s.sourceIP(r),
 		UserAgent: r.UserAgent(),
 		RequestID: requestID,
 	}

@@ -139,6 +139,20 @@ func ec2List(form map[string][]string, name string) []string {
 	return out
 }
 
+// ec2Seq returns the values of Name.1, Name.2, … up to the first index missing, as SDKs number a list. Unlike
+// ec2List it looks up each key instead of scanning the form, so reading every filter's values stays linear: scanning
+// the form once per filter let a request of 5,000 filters cost the server seconds of CPU before it was authorized.
+func ec2Seq(form map[string][]string, name string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		v := form[name+"."+strconv.Itoa(i)]
+		if len(v) == 0 {
+			return out
+		}
+		out = append(out, v[0])
+	}
+}
+
 func profileRef(form map[string][]string) ec2.ProfileRef {
 	return ec2.ProfileRef{ARN: first(form["IamInstanceProfile.Arn"]), Name: first(form["IamInstanceProfile.Name"])}
 }
@@ -183,7 +197,7 @@ func (s *Server) ec2Call(ctx context.Context, action string, form map[string][]s
 			if !ok {
 				break
 			}
-			values := ec2List(form, prefix+".Value")
+			values := ec2Seq(form, prefix+".Value")
 			switch first(name) {
 			case "instance-id":
 				in.InstanceIDs = append(in.InstanceIDs, values...)
@@ -266,7 +280,7 @@ func (s *Server) instanceCredentials(w http.ResponseWriter, r *http.Request) {
 	requestID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	fail := func(status int, code, msg string) {
-		s.cfg.Logger.Info("instance credential exchange refused", "id", requestID, "code", code, "source", sourceIP(r))
+		s.cfg.Logger.Info("instance credential exchange refused", "id", requestID, "code", code, "source", s.sourceIP(r))
 		b, _ := json.Marshal(agent.ExchangeErrorBody{Code: code, Message: msg})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -373,7 +387,7 @@ func instanceMinter(ring *token.Ring) ec2.Minter {
 // are never in it.
 func (s *Server) recordInstanceSession(r *http.Request, requestID string, id *ec2.Identity, out *ec2.ExchangeOutput, now time.Time) error {
 	ev := audit.Event{
-		Time: now, Region: s.cfg.Region, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), RequestID: requestID,
+		Time: now, Region: s.cfg.Region, SourceIP: s.sourceIP(r), UserAgent: r.UserAgent(), RequestID: requestID,
 		Identity: audit.AWSService(id.Account, id.Instance.ServicePrincipal),
 		Source:   audit.SourceSTS, Action: "AssumeRole",
 		Params: map[string]any{"roleArn": out.RoleARN, "roleSessionName": id.Instance.ID,

@@ -131,7 +131,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target, reque
 		return
 	}
 	ctx := authz.WithRequest(r.Context(), &authz.Request{
-		SourceIP:        sourceIP(r),
+		SourceIP:        s.sourceIP(r),
 		UserAgent:       r.UserAgent(),
 		Time:            start.UTC(),
 		SecureTransport: r.TLS != nil,

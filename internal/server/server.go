@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WatchInterval is how often the server polls the store for other nodes' writes; one second when 0.
 	WatchInterval time.Duration
+	// TrustedProxies are the networks of reverse proxies and load balancers in front of Persona: from a peer in
+	// one of them, the caller's address (aws:SourceIp, sourceIPAddress) is taken from X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 	// OIDCHTTPClient fetches identity providers' discovery documents and keys; HTTPS with the system roots when nil.
 	OIDCHTTPClient *http.Client
 	// OIDCInsecureLoopback lets OIDC providers on loopback hosts be registered and read over plain http (tests only).
@@ -251,7 +255,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		svc = s.service(name)
 	}
 	req := &authz.Request{
-		SourceIP:        sourceIP(r),
+		SourceIP:        s.sourceIP(r),
 		UserAgent:       r.UserAgent(),
 		Time:            start.UTC(),
 		SecureTransport: r.TLS != nil,
@@ -381,12 +385,47 @@ func hasSignature(r *http.Request) bool {
 	return r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Signature") != ""
 }
 
-func sourceIP(r *http.Request) string {
+// sourceIP is the caller's address for aws:SourceIp and the audit trail: the connection's peer, or, when the peer
+// is one of the trusted proxies, the nearest address in X-Forwarded-For that is not (proxies append the address
+// they saw, so entries left of a trusted one may be forged by the client and are never taken past an untrusted one).
+func (s *Server) sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	if len(s.cfg.TrustedProxies) == 0 || !s.trustedProxy(host) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	ip := host
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return ip // a malformed entry: stop at the last address a trusted proxy vouched for
+		}
+		ip = a.Unmap().String()
+		if !s.trustedProxy(ip) {
+			return ip
+		}
+	}
+	return ip
+}
+
+func (s *Server) trustedProxy(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func first(v []string) string {

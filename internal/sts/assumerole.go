@@ -97,13 +97,6 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 		// that callers cannot probe other accounts for role names.
 		return nil, denied
 	}
-	maxDuration := time.Duration(role.MaxSessionDuration) * time.Second
-	if maxDuration == 0 {
-		maxDuration = defaultRoleSession
-	}
-	if !chained && duration > maxDuration {
-		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
 	trust, err := s.authz.Compile(role.TrustPolicy, policy.KindTrust, in.RoleArn)
 	if err != nil {
 		return nil, err // a stored trust policy always compiled when IAM accepted it
@@ -140,6 +133,16 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*
 			}
 			return nil, err
 		}
+	}
+
+	// Only an authorized caller learns the role's MaxSessionDuration: checked before the trust policy, the
+	// ValidationError would tell anyone that a role of that name exists.
+	maxDuration := time.Duration(role.MaxSessionDuration) * time.Second
+	if maxDuration == 0 {
+		maxDuration = defaultRoleSession
+	}
+	if !chained && duration > maxDuration {
+		return nil, stsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
 	depth := 0
@@ -197,8 +200,9 @@ func (s *Service) loadRole(ctx context.Context, a arn.ARN, res arn.IAMResource) 
 	if path == "" {
 		path = "/"
 	}
-	// IAM names compare case-insensitively for lookups, but an ARN is the exact name.
-	if role.Name != res.Name || path != res.Path {
+	// IAM names compare case-insensitively for lookups, but an ARN is the exact name, in Persona's partition:
+	// policies match ARNs exactly, so a variant must not reach the role past a statement about its real ARN.
+	if role.Name != res.Name || path != res.Path || a.Partition != s.partition {
 		return nil, nil
 	}
 	return role, nil

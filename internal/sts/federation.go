@@ -254,10 +254,6 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	if role == nil {
 		return nil, notAuthorized(action)
 	}
-	duration, err := federationDuration(in.DurationSeconds, 0, role)
-	if err != nil {
-		return nil, err
-	}
 	keys := req.conditionKeys()
 	for k, v := range webIdentityKeys(keyPrefix, claims) {
 		keys[k] = v
@@ -277,6 +273,12 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	}
 	if !ok {
 		return nil, notAuthorized(action)
+	}
+	// Only once the trust policy allowed the caller: before, the ValidationError would tell anyone holding a token
+	// of the provider (any repository gets a GitHub Actions token) which role names exist.
+	duration, err := federationDuration(in.DurationSeconds, 0, role)
+	if err != nil {
+		return nil, err
 	}
 	creds, user, err := MintRoleSession(s.tokens, RoleSession{
 		Kind:              token.KindWebIdentity,
@@ -388,19 +390,6 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 	if role == nil {
 		return nil, notAuthorized(action)
 	}
-	duration, err := federationDuration(in.DurationSeconds, a.SessionDuration, role)
-	if err != nil {
-		return nil, err
-	}
-	// The session may not outlive the IdP's own session (SessionNotOnOrAfter).
-	if !a.SessionNotOnOrAfter.IsZero() {
-		if left := a.SessionNotOnOrAfter.Sub(now); left < duration {
-			if left <= 0 {
-				return nil, stsapi.ExpiredToken("The SAML session ended at %s (SessionNotOnOrAfter)", a.SessionNotOnOrAfter.UTC().Format(time.RFC3339))
-			}
-			duration = left
-		}
-	}
 	keys := req.conditionKeys()
 	for k, v := range a.ConditionKeys(roleARN.AccountID, prov.Name) {
 		keys[k] = v
@@ -419,6 +408,20 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 	}
 	if !ok {
 		return nil, notAuthorized(action)
+	}
+	// The duration only once the trust policy allowed the caller (see AssumeRoleWithWebIdentity).
+	duration, err := federationDuration(in.DurationSeconds, a.SessionDuration, role)
+	if err != nil {
+		return nil, err
+	}
+	// The session may not outlive the IdP's own session (SessionNotOnOrAfter).
+	if !a.SessionNotOnOrAfter.IsZero() {
+		if left := a.SessionNotOnOrAfter.Sub(now); left < duration {
+			if left <= 0 {
+				return nil, stsapi.ExpiredToken("The SAML session ended at %s (SessionNotOnOrAfter)", a.SessionNotOnOrAfter.UTC().Format(time.RFC3339))
+			}
+			duration = left
+		}
 	}
 	creds, user, err := MintRoleSession(s.tokens, RoleSession{
 		Kind:              token.KindSAML,

@@ -31,6 +31,10 @@ const (
 	lookupAllSQL = `SELECT ` + auditColumns + ` FROM audit_events e
 		WHERE e.account = $1 AND e.time >= $2 AND e.time <= $3 AND (e.time, e.seq) < ($4, $5)
 		ORDER BY e.time DESC, e.seq DESC LIMIT $6`
+	// EventId is looked up in the events' unique (account, event_id) index: it has no attribute rows.
+	lookupEventIDSQL = `SELECT ` + auditColumns + ` FROM audit_events e
+		WHERE e.account = $1 AND e.time >= $2 AND e.time <= $3 AND (e.time, e.seq) < ($4, $5) AND e.event_id = $6
+		ORDER BY e.time DESC, e.seq DESC LIMIT $7`
 	lookupAttrSQL = `SELECT ` + auditColumns + ` FROM audit_attrs a JOIN audit_events e ON e.seq = a.seq
 		WHERE a.account = $1 AND a.attr = $6 AND a.value = $7 AND a.time >= $2 AND a.time <= $3
 		AND (a.time, a.seq) < ($4, $5)
@@ -123,9 +127,22 @@ func (s *Store) LookupAudit(ctx context.Context, q store.AuditQuery) ([]store.Au
 	start, end := auditrow.Bounds(q)
 	var rows pgx.Rows
 	var err error
-	if q.Attribute == "" {
+	column, value, match, filtered := auditrow.FilterColumn(q.Attribute, q.Value)
+	if filtered && !match {
+		return nil, "", nil
+	}
+	switch {
+	case filtered:
+		// The column is one of FilterColumn's fixed names, never the caller's text.
+		rows, err = s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_events e
+			WHERE e.account = $1 AND e.time >= $2 AND e.time <= $3 AND (e.time, e.seq) < ($4, $5) AND e.`+column+` = $6
+			ORDER BY e.time DESC, e.seq DESC LIMIT $7`, auditrow.Clean(q.Account), start, end, curT, curS, value, q.Max+1)
+	case q.Attribute == "":
 		rows, err = s.pool.Query(ctx, lookupAllSQL, auditrow.Clean(q.Account), start, end, curT, curS, q.Max+1)
-	} else {
+	case q.Attribute == store.AuditEventID:
+		rows, err = s.pool.Query(ctx, lookupEventIDSQL, auditrow.Clean(q.Account), start, end, curT, curS,
+			auditrow.Clean(q.Value), q.Max+1)
+	default:
 		rows, err = s.pool.Query(ctx, lookupAttrSQL, auditrow.Clean(q.Account), start, end, curT, curS,
 			string(q.Attribute), auditrow.Value(q.Value), q.Max+1)
 	}

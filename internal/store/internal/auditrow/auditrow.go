@@ -42,6 +42,25 @@ func Value(s string) string {
 	return s[:i]
 }
 
+// FilterColumn returns the audit_events column that answers a lookup of attr by filtering the account's events,
+// and the value to compare it with; ok is false for attributes answered by attribute rows. A ReadOnly value other
+// than "true" or "false" matches nothing (match is false).
+func FilterColumn(attr store.AuditAttribute, value string) (column string, v any, match, ok bool) {
+	switch attr {
+	case store.AuditReadOnly:
+		switch value {
+		case "true":
+			return "read_only", true, true, true
+		case "false":
+			return "read_only", false, true, true
+		}
+		return "read_only", nil, false, true
+	case store.AuditPrincipalARN:
+		return "principal_arn", Clean(value), true, true
+	}
+	return "", nil, false, false
+}
+
 // Attr is one row of the attribute index.
 type Attr struct {
 	Attr  store.AuditAttribute
@@ -63,13 +82,14 @@ func Attrs(r store.AuditRecord) []Attr {
 		}
 		out = append(out, Attr{a, v})
 	}
-	add(store.AuditEventID, r.EventID)
+	// Every row here costs B-tree inserts on the request path (the trail's storage is most of a request's CPU),
+	// so some attributes have none: EventId is answered by the events' unique (account, event_id) index, and
+	// ReadOnly (half of all events match either value) and PrincipalArn (Persona's own, read by offline tools)
+	// by filtering the account's events newest first (see FilterColumn).
 	add(store.AuditEventName, r.EventName)
 	add(store.AuditEventSource, r.EventSource)
 	add(store.AuditUsername, r.Username)
 	add(store.AuditAccessKeyID, r.AccessKeyID)
-	add(store.AuditPrincipalARN, r.PrincipalARN)
-	add(store.AuditReadOnly, strconv.FormatBool(r.ReadOnly))
 	for _, res := range r.Resources {
 		add(store.AuditResourceName, res.Name)
 		add(store.AuditResourceType, res.Type)

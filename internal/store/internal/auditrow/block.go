@@ -219,9 +219,10 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) str() string { return string(d.bytes()) }
 
-// Matches reports whether record r has attribute a equal to v as LookupAudit compares them (both cut by Value;
-// an empty value matches nothing).
+// Matches reports whether record r (as decoded: text Cleaned) has attribute a equal to v as LookupAudit compares
+// them: EventId and PrincipalArn exactly (Cleaned), the others both cut by Value; an empty value matches nothing.
 func Matches(r *store.AuditRecord, a store.AuditAttribute, v string) bool {
+	raw := v
 	v = Value(v)
 	if v == "" {
 		return false
@@ -229,7 +230,8 @@ func Matches(r *store.AuditRecord, a store.AuditAttribute, v string) bool {
 	eq := func(s string) bool { return s != "" && Value(s) == v }
 	switch a {
 	case store.AuditEventID:
-		return eq(r.EventID)
+		// Exact, as the PostgreSQL backend compares these two (they have no length cut there).
+		return r.EventID != "" && r.EventID == Clean(raw)
 	case store.AuditEventName:
 		return eq(r.EventName)
 	case store.AuditEventSource:
@@ -239,7 +241,7 @@ func Matches(r *store.AuditRecord, a store.AuditAttribute, v string) bool {
 	case store.AuditAccessKeyID:
 		return eq(r.AccessKeyID)
 	case store.AuditPrincipalARN:
-		return eq(r.PrincipalARN)
+		return r.PrincipalARN != "" && r.PrincipalARN == Clean(raw)
 	case store.AuditReadOnly:
 		return v == strconv.FormatBool(r.ReadOnly)
 	case store.AuditResourceName:
