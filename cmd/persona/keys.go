@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/persona-iam/persona/internal/secrets"
 	"github.com/persona-iam/persona/internal/sts"
 )
 
@@ -36,15 +34,7 @@ func keysRotate(ctx context.Context, c serveConfig, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	key, err := secrets.LoadMasterKey(secrets.Secret(os.Getenv("PERSONA_MASTER_KEY")), c.masterKeyFile, c.dataDir, false)
-	if err != nil {
-		return err
-	}
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	box, st, err := openSealedStore(ctx, c, false)
 	if err != nil {
 		return err
 	}

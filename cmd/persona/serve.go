@@ -92,15 +92,7 @@ func serve(ctx context.Context, c serveConfig, out io.Writer) error {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	key, err := secrets.LoadMasterKey(secrets.Secret(os.Getenv("PERSONA_MASTER_KEY")), c.masterKeyFile, c.dataDir, true)
-	if err != nil {
-		return err
-	}
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	box, st, err := openSealedStore(ctx, c, true)
 	if err != nil {
 		return err
 	}
@@ -250,4 +242,22 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// openSealedStore loads the master key (PERSONA_MASTER_KEY, --master-key-file, or DATA_DIR/master.key, created
+// there when create is set) and opens the store whose secrets it seals.
+func openSealedStore(ctx context.Context, c serveConfig, create bool) (*secrets.Box, store.Store, error) {
+	key, err := secrets.LoadMasterKey(secrets.Secret(os.Getenv("PERSONA_MASTER_KEY")), c.masterKeyFile, c.dataDir, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return box, st, nil
 }

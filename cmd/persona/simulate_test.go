@@ -55,6 +55,7 @@ func TestPolicySimulateCommand(t *testing.T) {
 	scpNoS3Put := write("scp-ou.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoPut","Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`)
 	bucket := write("bucket.json", `{"Version":"2012-10-17","Statement":[{"Sid":"Bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`)
 	broken := write("broken.json", "{ \"Version\": \"2012-10-17\", \"Statement\": [ { \"Effect\": \"Allow\"\n    \"Action\": \"s3:*\", \"Resource\": \"*\" } ] }")
+	roleReader := write("role-reader.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"arn:aws:iam::111122223333:role/*"}]}`)
 	const obj = "arn:aws:s3:::home/bob/notes.txt"
 
 	tests := []struct {
@@ -101,6 +102,12 @@ func TestPolicySimulateCommand(t *testing.T) {
 			name: "resource policy names the caller", wantCode: 0,
 			args:   []string{"--resource-policy", bucket, "--caller", "arn:aws:iam::123456789012:user/bob", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::shared/x"},
 			stdout: []string{"allowed      s3:GetObject on arn:aws:s3:::shared/x", "allowed by statement " + bucket + ":1:38 (Sid \"Bob\")"},
+		},
+		{
+			// Without --caller the caller is taken to be in the resource's account, not in a stranger's.
+			name: "own account's resource without --caller", wantCode: 0,
+			args:   []string{"--identity", roleReader, "--action", "iam:GetRole", "--resource", "arn:aws:iam::111122223333:role/app"},
+			stdout: []string{"allowed      iam:GetRole on arn:aws:iam::111122223333:role/app"},
 		},
 		{
 			name: "resource policy without a caller", wantCode: 2,

@@ -102,10 +102,11 @@ type SessionIssuer struct {
 	UserName    string `json:"userName"`
 }
 
-// WebIDFederationData is the identity provider behind a session created by AssumeRoleWithWebIdentity.
+// WebIDFederationData is the identity provider behind a session created by AssumeRoleWithWebIdentity or
+// AssumeRoleWithSAML. CloudTrail writes attributes as {} when it has none.
 type WebIDFederationData struct {
 	FederatedProvider string            `json:"federatedProvider,omitempty"`
-	Attributes        map[string]string `json:"attributes,omitempty"`
+	Attributes        map[string]string `json:"attributes"`
 }
 
 // SessionAttributes are when the credentials were issued and whether MFA authenticated them. CloudTrail writes
@@ -282,13 +283,21 @@ func identity(ev Event) UserIdentity {
 		}
 	}
 	if s := p.Session; s != nil {
+		fed := ev.WebIDFederation
+		if fed == nil && s.FederatedProvider != "" {
+			// A web identity or SAML session names its identity provider (its token carries it).
+			fed = &WebIDFederationData{FederatedProvider: s.FederatedProvider}
+		}
+		if fed != nil && fed.Attributes == nil {
+			fed = &WebIDFederationData{FederatedProvider: fed.FederatedProvider, Attributes: map[string]string{}}
+		}
 		ctx := &SessionContext{
 			Attributes: SessionAttributes{
 				CreationDate:     s.Issued.UTC().Format(time.RFC3339),
 				MFAAuthenticated: fmt.Sprint(s.MFA),
 			},
 			SourceIdentity:      s.SourceIdentity,
-			WebIDFederationData: ev.WebIDFederation,
+			WebIDFederationData: fed,
 		}
 		// The issuer: the role behind an assumed-role session; the IAM user behind a federated user
 		// (GetFederationToken). Credentials from GetSessionToken have no issuer element.

@@ -94,6 +94,14 @@ func goldenEvents() []struct {
 	saml.Params = map[string]any{"sAMLAssertion": "PHNhbWxwOlJlc3BvbnNlIHNlY3JldA==",
 		"roleArn": "arn:aws:iam::123456789012:role/SAMLRole"}
 
+	// A SAML session's provider comes from its token (Session.FederatedProvider).
+	samlSession := base("samlsession")
+	samlSession.Principal = &authz.Principal{Type: authz.AssumedRole, Account: "123456789012",
+		ARN:    "arn:aws:sts::123456789012:assumed-role/SAMLRole/bob",
+		UserID: "AROASAMLROLEEXAMPLE:bob", Name: "SAMLRole", AccessKeyID: "ASIASAMLEXAMPLE",
+		Session: &authz.Session{RoleARN: "arn:aws:iam::123456789012:role/SAMLRole", RoleID: "AROASAMLROLEEXAMPLE",
+			SessionName: "bob", Issued: issued, FederatedProvider: "arn:aws:iam::123456789012:saml-provider/Corp"}}
+
 	svc := base("awsservice")
 	svc.Identity = AWSService("123456789012", "sts.amazonaws.com")
 	svc.TLS = nil
@@ -111,7 +119,7 @@ func goldenEvents() []struct {
 	}{
 		{"root", root}, {"iamuser", user}, {"assumedrole", role}, {"webidentitysession", web},
 		{"federateduser", fed}, {"webidentityuser", wid}, {"samluser", saml}, {"awsservice", svc},
-		{"denied", denied},
+		{"denied", denied}, {"samlsession", samlSession},
 	}
 }
 
@@ -166,6 +174,7 @@ func TestBuildLookupFields(t *testing.T) {
 		"samluser":           {"123456789012", "SamlExample", "", "", false, roleRes},
 		"awsservice":         {"123456789012", "", "", "", true, roleRes},
 		"denied":             {"123456789012", "Alice", "AKIAALICEEXAMPLE", "arn:aws:iam::123456789012:user/Alice", false, roleRes},
+		"samlsession":        {"123456789012", "bob", "ASIASAMLEXAMPLE", "arn:aws:sts::123456789012:assumed-role/SAMLRole/bob", true, roleRes},
 	}
 	for _, tc := range goldenEvents() {
 		t.Run(tc.name, func(t *testing.T) {

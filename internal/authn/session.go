@@ -76,6 +76,7 @@ func SessionPrincipal(s *token.Session, partition string) (*authz.Principal, err
 		TransitiveTagKeys: s.TransitiveTagKeys,
 		PolicyARNs:        s.PolicyARNs,
 		ChainDepth:        s.ChainDepth,
+		FederatedProvider: s.FederatedProvider,
 	}
 	if s.Policy != "" {
 		as.Policies = []string{s.Policy}

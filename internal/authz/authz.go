@@ -388,6 +388,10 @@ func contextKeys(ctx context.Context, p *Principal, tags map[string]string, extr
 		if s.SourceIdentity != "" {
 			m["aws:SourceIdentity"] = []string{s.SourceIdentity}
 		}
+		if s.FederatedProvider != "" {
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-federatedprovider
+			m["aws:FederatedProvider"] = []string{s.FederatedProvider}
+		}
 		if s.RoleARN != "" {
 			m["aws:PrincipalArn"] = []string{s.RoleARN}
 		}

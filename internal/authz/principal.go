@@ -64,6 +64,9 @@ type Session struct {
 	// session's permissions are the intersection with them.
 	Policies   []string
 	PolicyARNs []string
+	// FederatedProvider is the identity provider behind a web identity or SAML session (aws:FederatedProvider):
+	// the IAM OIDC or SAML provider's ARN, or a well-known issuer's name; "" for other sessions.
+	FederatedProvider string
 }
 
 // Request describes the HTTP request being authorized, for global condition keys.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/persona-iam/persona/arn"
 	"github.com/persona-iam/persona/policy"
 	"github.com/persona-iam/persona/policy/condition"
 )
@@ -127,8 +128,26 @@ func (r *Report) Allowed() bool {
 	return true
 }
 
-// defaultAccount is the caller's account when no CallerArn names one, as in AWS's own documentation examples.
+// defaultAccount is the caller's account when neither CallerArn nor a resource names one, as in AWS's own
+// documentation examples.
 const defaultAccount = "123456789012"
+
+// impliedAccount is the simulated caller's account when no CallerArn is given: the owner named by ResourceOwner,
+// else the account of the first resource ARN that names one (a simulation of one's own account should not turn
+// into a cross-account one that only a resource policy could allow), else defaultAccount.
+func (o *Offline) impliedAccount() string {
+	if o.ResourceOwner != "" {
+		if a, err := Owner(o.ResourceOwner); err == nil {
+			return a
+		}
+	}
+	for _, r := range o.Resources {
+		if a, err := arn.Parse(r); err == nil && IsAccountID(a.AccountID) {
+			return a.AccountID
+		}
+	}
+	return defaultAccount
+}
 
 // Run compiles every document for its place and runs the simulation.
 func (o *Offline) Run() (*Report, error) {
@@ -202,7 +221,7 @@ func (o *Offline) Run() (*Report, error) {
 		sim.Set.Resource = p
 	}
 	var err error
-	if sim.Caller, err = Caller(o.CallerARN, defaultAccount); err != nil {
+	if sim.Caller, err = Caller(o.CallerARN, o.impliedAccount()); err != nil {
 		return nil, err
 	}
 	sim.Owner = sim.Caller.Account

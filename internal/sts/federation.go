@@ -291,6 +291,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 		TransitiveTagKeys: req.transitive,
 		Policy:            in.Policy,
 		PolicyARNs:        req.policyARNs,
+		FederatedProvider: providerName,
 	}, s.now())
 	if err != nil {
 		return nil, err
@@ -434,6 +435,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 		TransitiveTagKeys: req.transitive,
 		Policy:            in.Policy,
 		PolicyARNs:        req.policyARNs,
+		FederatedProvider: in.PrincipalArn,
 	}, now)
 	if err != nil {
 		return nil, err

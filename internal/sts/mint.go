@@ -39,6 +39,8 @@ type RoleSession struct {
 	// ChainDepth is 0 for a session assumed with long-term credentials (or a federated identity), n for the n-th
 	// role of a chain.
 	ChainDepth int
+	// FederatedProvider is the identity provider of a web identity or SAML session (aws:FederatedProvider).
+	FederatedProvider string
 }
 
 // ErrBadSession means a session description is not one credentials can be minted for.
@@ -78,6 +80,7 @@ func MintRoleSession(ring *token.Ring, s RoleSession, now time.Time) (*stsapi.Cr
 		Policy:            s.Policy,
 		PolicyARNs:        s.PolicyARNs,
 		ChainDepth:        s.ChainDepth,
+		FederatedProvider: s.FederatedProvider,
 	}
 	if s.MFA {
 		sess.MFAAuthTime = s.MFAAuthTime

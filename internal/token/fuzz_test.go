@@ -113,6 +113,7 @@ func FuzzOpen(f *testing.F) {
 func FuzzDecodeSession(f *testing.F) {
 	f.Add(appendSession(nil, fullSession()))
 	f.Add(appendSession(nil, &Session{Kind: KindSAML, IssuedAt: t0, Expiration: t0.Add(1e9)}))
+	f.Add(appendSession(nil, &Session{Kind: KindSAML, IssuedAt: t0, Expiration: t0.Add(1e9), FederatedProvider: "arn:aws:iam::111122223333:saml-provider/Corp"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := decodeSession(b)
 		if err != nil {

@@ -79,6 +79,10 @@ type Session struct {
 	PolicyARNs []string
 	// ChainDepth is 0 for a session from long-term credentials, n for the n-th role in a chain.
 	ChainDepth int
+	// FederatedProvider is the identity provider that authenticated a web identity or SAML session
+	// (aws:FederatedProvider): the IAM OIDC or SAML provider's ARN, or a well-known issuer's name
+	// ("accounts.google.com"); "" for other sessions.
+	FederatedProvider string
 }
 
 // MaxChainDepth is the largest chain depth a token records (one byte); deeper chains are recorded as this.
@@ -118,6 +122,11 @@ func appendSession(b []byte, s *Session) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s.PolicyARNs)))
 	for _, a := range s.PolicyARNs {
 		b = appendString(b, a)
+	}
+	// Fields added later go at the end, each only when set: tokens sealed before they existed still decode, and a
+	// session without them encodes as it always did.
+	if s.FederatedProvider != "" {
+		b = appendString(b, s.FederatedProvider)
 	}
 	return b
 }
@@ -230,6 +239,12 @@ func decodeSession(plain []byte) (*Session, error) {
 	}
 	s.TransitiveTagKeys = d.strings()
 	s.PolicyARNs = d.strings()
+	if len(d.s) > 0 && d.err == nil {
+		// An empty provider is never written: each session has one encoding.
+		if s.FederatedProvider = d.string(); s.FederatedProvider == "" {
+			d.err = errEncoding
+		}
+	}
 	if d.err != nil || len(d.s) != 0 {
 		return nil, errEncoding
 	}

@@ -315,3 +315,40 @@ func TestAccessKeyIDNamesAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestFederatedProviderAtTheEnd: the provider of a web identity or SAML session is encoded after every older field,
+// only when set, so tokens sealed before it existed still open (with no provider) and decode to what they held;
+// an explicitly empty provider is not a second encoding of the same session.
+func TestFederatedProviderAtTheEnd(t *testing.T) {
+	r := newTestRing(t)
+	s := fullSession()
+	s.Kind = KindWebIdentity
+	s.FederatedProvider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+	tok, _, _, err := r.Seal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Open(tok, t0)
+	if err != nil || got.FederatedProvider != s.FederatedProvider || got.SourceIdentity != s.SourceIdentity {
+		t.Fatalf("Open = %+v, %v", got, err)
+	}
+	old := fullSession()
+	plain := appendSession(nil, old)
+	withProvider := appendSession(nil, s)
+	if len(withProvider) <= len(appendSession(nil, &Session{Kind: s.Kind, Account: s.Account})) {
+		t.Fatal("the provider was not encoded")
+	}
+	dec, err := decodeSession(plain)
+	if err != nil || dec.FederatedProvider != "" || dec.PolicyARNs[0] != old.PolicyARNs[0] {
+		t.Fatalf("a session without provider: %+v, %v", dec, err)
+	}
+	if _, err := decodeSession(append(plain, 0)); err == nil {
+		t.Error("an explicitly empty provider decoded")
+	}
+	tr, toks := testdataRing(t)
+	for _, tok := range toks {
+		if sess, err := tr.Open(tok, t0); err != nil || sess.FederatedProvider != "" {
+			t.Errorf("token sealed before FederatedProvider: %+v, %v", sess, err)
+		}
+	}
+}
