@@ -93,8 +93,10 @@ func appendIdentity(dst []byte, id *UserIdentity) []byte {
 			o.key("webIdFederationData")
 			wo := object{dst: append(o.dst, '{')}
 			wo.omitEmpty("federatedProvider", w.FederatedProvider)
-			if len(w.Attributes) > 0 {
-				wo.key("attributes")
+			wo.key("attributes")
+			if w.Attributes == nil {
+				wo.dst = append(wo.dst, "null"...)
+			} else {
 				wo.dst = append(wo.dst, '{')
 				for i, k := range sortedKeys(w.Attributes) {
 					if i > 0 {

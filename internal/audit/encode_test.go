@@ -60,6 +60,9 @@ func TestAppendRecordIsMarshal(t *testing.T) {
 			marshalBoth(t, NewRecord(tc.ev))
 		})
 	}
+	t.Run("NilFederationAttributes", func(t *testing.T) {
+		marshalBoth(t, &Record{UserIdentity: UserIdentity{SessionContext: &SessionContext{WebIDFederationData: &WebIDFederationData{}}}})
+	})
 	t.Run("UnsupportedValueFails", func(t *testing.T) {
 		marshalBoth(t, &Record{RequestParameters: map[string]any{"x": math.NaN()}})
 	})
