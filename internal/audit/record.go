@@ -13,7 +13,7 @@ package audit
 
 import (
 	"crypto/rand"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,12 +174,12 @@ func Build(ev Event) (store.AuditRecord, error) {
 	if rec.RecipientAccountID == "" {
 		return store.AuditRecord{}, errors.New("audit: event has no recipient account")
 	}
-	data, err := json.Marshal(rec)
+	data, err := appendRecord(make([]byte, 0, 1536), rec)
 	if err == nil && len(data) > MaxRecordBytes {
 		// CloudTrail's events are at most 256 KB; a larger one (a caller can send up to a megabyte of
 		// parameters) keeps everything but its parameters and response, so one request cannot bloat the trail.
 		rec.RequestParameters, rec.ResponseElements = map[string]any{"omitted": "too large"}, nil
-		data, err = json.Marshal(rec)
+		data, err = appendRecord(data[:0], rec)
 	}
 	if err != nil {
 		// Redact normalized every value, so this is a bug; fail rather than write a partial record.
@@ -377,5 +377,16 @@ func NewID() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it panics instead)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	// Spelled by hand: fmt.Sprintf was a tenth of a request's audit cost.
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
 }

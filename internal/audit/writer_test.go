@@ -80,7 +80,8 @@ func closeWriter(t *testing.T, w *Writer) {
 func TestWriterGroupCommit(t *testing.T) {
 	const G, M = 16, 50
 	f := &fakeLog{gate: make(chan struct{}), entered: make(chan int, G*M)}
-	w := NewWriter(f, WriterOptions{})
+	// Without SyncDelay, so that the second batch is exactly what queued behind the first.
+	w := NewWriter(f, WriterOptions{SyncDelay: -1})
 	var wg sync.WaitGroup
 	errs := make(chan error, G*M)
 	for g := range G {
@@ -254,5 +255,77 @@ func TestWriterBackPressure(t *testing.T) {
 	close(f.entered)
 	if diff := cmp.Diff([]string{"in-flight", "q1", "q2"}, f.ids()); diff != "" {
 		t.Errorf("records mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterAsyncDelayGathersReads: records nobody waits for linger up to AsyncDelay, so reads under load share
+// a commit.
+func TestWriterAsyncDelayGathersReads(t *testing.T) {
+	f := &fakeLog{}
+	w := NewWriter(f, WriterOptions{AsyncDelay: time.Hour, MaxBatch: 5})
+	for i := range 5 {
+		if err := w.RecordAsync(context.Background(), row(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeWriter(t, w)
+	if diff := cmp.Diff([]int{5}, f.batches); diff != "" {
+		t.Errorf("batches mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterRecordEndsAsyncDelay: a caller that waits for its record is not held up by AsyncDelay: the batch
+// is written as soon as its record joins it (it would otherwise wait an hour and the test time out).
+func TestWriterRecordEndsAsyncDelay(t *testing.T) {
+	f := &fakeLog{}
+	w := NewWriter(f, WriterOptions{AsyncDelay: time.Hour})
+	if err := w.RecordAsync(context.Background(), row("read")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(t.Context(), row("mutation")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"mutation", "read"}, f.ids()); diff != "" {
+		t.Errorf("written ids mismatch (-want +got):\n%s", diff)
+	}
+	if err := w.Flush(t.Context()); err != nil { // a Flush too ends the wait
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+}
+
+// TestWriterSyncDelayWaitsForSiblings: a batch that several callers wait on waits (SyncDelay) for more records,
+// so a busy server commits fewer, larger batches; a lone caller's batch does not wait.
+func TestWriterSyncDelayWaitsForSiblings(t *testing.T) {
+	f := &fakeLog{gate: make(chan struct{}), entered: make(chan int, 10)}
+	w := NewWriter(f, WriterOptions{SyncDelay: time.Hour, MaxBatch: 3})
+	var wg sync.WaitGroup
+	record := func(id string) {
+		wg.Go(func() {
+			if err := w.Record(context.Background(), row(id)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	record("a")
+	<-f.entered // a lone caller: its batch of one is written at once (else this would wait an hour)
+	record("b")
+	record("c")
+	for len(w.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() {
+		for range f.entered {
+			f.gate <- struct{}{}
+		}
+	}()
+	f.gate <- struct{}{}
+	// b and c wait together for a third record, which fills the batch.
+	record("d")
+	wg.Wait()
+	closeWriter(t, w)
+	close(f.entered)
+	if diff := cmp.Diff([]int{1, 3}, f.batches); diff != "" {
+		t.Errorf("batches mismatch (-want +got):\n%s", diff)
 	}
 }

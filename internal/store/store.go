@@ -141,9 +141,10 @@ type AuditResource struct {
 // MUST accept it, storing it with invalid UTF-8 replaced by U+FFFD and NUL removed, and MUST NOT fail the batch.
 // One hostile request must not be able to make other requests' records fail.
 type AuditRecord struct {
-	// EventID identifies the event (CloudTrail's eventID, a UUID). It MUST NOT be empty. Appending a record whose
-	// (Account, EventID) is already stored does nothing, so a batch may safely be appended again after an
-	// ambiguous failure.
+	// EventID identifies the event (CloudTrail's eventID, a UUID). It MUST NOT be empty. A record appended again
+	// (the same Account, EventID and Time, as when a batch is retried after an ambiguous failure) is stored, or at
+	// least returned by LookupAudit, once, so a batch may safely be appended again. (The SQLite backend stores
+	// blocks without a per-record unique index and drops the later copies when reading.)
 	EventID string
 	// Account is the account whose trail holds the record (CloudTrail's recipientAccountId). It MUST NOT be empty.
 	Account string

@@ -42,8 +42,10 @@ type Store struct {
 	// r serves reads outside transactions. In WAL mode they run concurrently with each other and with the writer.
 	r *sql.DB
 	// rq is r with the read queries prepared.
-	rq  *prepared
-	now func() time.Time
+	rq *prepared
+	// insBlock is the audit block insert, prepared once on the write connection (see audit.go).
+	insBlock *sql.Stmt
+	now      func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -80,9 +82,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	s.w = w
-	if err := migrate(ctx, w); err != nil {
+	if err := migrate(ctx, w, -1); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if s.insBlock, err = w.PrepareContext(ctx, insertBlockSQL); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// query_only: a read connection can never write, so every write goes through Tx and bumps the sequence.
 	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
@@ -100,16 +106,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate applies the migrations up to version, or all of them when version < 0.
+func migrate(ctx context.Context, db *sql.DB, version int64) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version < 0 {
+		_, err = p.Up(ctx)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	return nil
@@ -157,7 +170,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx store.Tx
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	t := &tx{q: sqlTx, now: micro(s.now())}
+	t := &tx{q: sqlTx, now: micro(s.now()), insBlock: s.insBlock}
 	committed := false
 	defer func() {
 		t.done = true
@@ -228,10 +241,11 @@ type queryer interface {
 
 // tx is a store.Tx on the write connection.
 type tx struct {
-	q     *sql.Tx
-	now   time.Time
-	wrote bool // a statement changed a row: the change sequence must advance
-	done  bool // fn returned; using tx now is a caller bug
+	q        *sql.Tx
+	insBlock *sql.Stmt
+	now      time.Time
+	wrote    bool // a statement changed a row: the change sequence must advance
+	done     bool // fn returned; using tx now is a caller bug
 }
 
 var errTxDone = errors.New("sqlite: transaction used after its function returned")
