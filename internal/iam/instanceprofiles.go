@@ -297,17 +297,10 @@ func checkRoleNotInProfile(ctx context.Context, tx store.Tx, account, role strin
 
 // TagInstanceProfile adds or replaces tags on an instance profile.
 func (s *Service) TagInstanceProfile(ctx context.Context, in *iamapi.TagInstanceProfileInput) (*iamapi.TagInstanceProfileOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		ip, rec, err := s.loadInstanceProfile(ctx, tx, "TagInstanceProfile", in.InstanceProfileName, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if ip.Tags, err = addTags(ip.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, ip)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.InstanceProfile, store.Record, error) {
+		return s.loadInstanceProfile(ctx, r, "TagInstanceProfile", in.InstanceProfileName, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(ip *store.InstanceProfile) *[]store.Tag { return &ip.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagInstanceProfileOutput{}, nil
@@ -315,15 +308,10 @@ func (s *Service) TagInstanceProfile(ctx context.Context, in *iamapi.TagInstance
 
 // UntagInstanceProfile removes tags from an instance profile.
 func (s *Service) UntagInstanceProfile(ctx context.Context, in *iamapi.UntagInstanceProfileInput) (*iamapi.UntagInstanceProfileOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		ip, rec, err := s.loadInstanceProfile(ctx, tx, "UntagInstanceProfile", in.InstanceProfileName, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		ip.Tags = removeTags(ip.Tags, in.TagKeys)
-		return update(ctx, tx, rec, ip)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.InstanceProfile, store.Record, error) {
+		return s.loadInstanceProfile(ctx, r, "UntagInstanceProfile", in.InstanceProfileName, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(ip *store.InstanceProfile) *[]store.Tag { return &ip.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagInstanceProfileOutput{}, nil

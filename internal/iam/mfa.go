@@ -434,17 +434,10 @@ func (s *Service) loadDeviceAuthorized(ctx context.Context, r store.Reader, acti
 
 // TagMFADevice adds or replaces tags on a virtual MFA device.
 func (s *Service) TagMFADevice(ctx context.Context, in *iamapi.TagMFADeviceInput) (*iamapi.TagMFADeviceOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		d, rec, err := s.loadDeviceAuthorized(ctx, tx, "TagMFADevice", in.SerialNumber, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if d.Tags, err = addTags(d.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, d)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.MFADevice, store.Record, error) {
+		return s.loadDeviceAuthorized(ctx, r, "TagMFADevice", in.SerialNumber, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(d *store.MFADevice) *[]store.Tag { return &d.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagMFADeviceOutput{}, nil
@@ -452,15 +445,10 @@ func (s *Service) TagMFADevice(ctx context.Context, in *iamapi.TagMFADeviceInput
 
 // UntagMFADevice removes tags from a virtual MFA device.
 func (s *Service) UntagMFADevice(ctx context.Context, in *iamapi.UntagMFADeviceInput) (*iamapi.UntagMFADeviceOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		d, rec, err := s.loadDeviceAuthorized(ctx, tx, "UntagMFADevice", in.SerialNumber, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		d.Tags = removeTags(d.Tags, in.TagKeys)
-		return update(ctx, tx, rec, d)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.MFADevice, store.Record, error) {
+		return s.loadDeviceAuthorized(ctx, r, "UntagMFADevice", in.SerialNumber, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(d *store.MFADevice) *[]store.Tag { return &d.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagMFADeviceOutput{}, nil

@@ -305,17 +305,10 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOp
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadOIDCProvider(ctx, tx, "TagOpenIDConnectProvider", in.OpenIDConnectProviderArn, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if prov.Tags, err = addTags(prov.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, prov)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.OIDCProvider, store.Record, error) {
+		return s.loadOIDCProvider(ctx, r, "TagOpenIDConnectProvider", in.OpenIDConnectProviderArn, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(prov *store.OIDCProvider) *[]store.Tag { return &prov.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagOpenIDConnectProviderOutput{}, nil
@@ -323,15 +316,10 @@ func (s *Service) TagOpenIDConnectProvider(ctx context.Context, in *iamapi.TagOp
 
 // UntagOpenIDConnectProvider removes tags by key; keys the provider lacks are ignored.
 func (s *Service) UntagOpenIDConnectProvider(ctx context.Context, in *iamapi.UntagOpenIDConnectProviderInput) (*iamapi.UntagOpenIDConnectProviderOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadOIDCProvider(ctx, tx, "UntagOpenIDConnectProvider", in.OpenIDConnectProviderArn, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		prov.Tags = removeTags(prov.Tags, in.TagKeys)
-		return update(ctx, tx, rec, prov)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.OIDCProvider, store.Record, error) {
+		return s.loadOIDCProvider(ctx, r, "UntagOpenIDConnectProvider", in.OpenIDConnectProviderArn, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(prov *store.OIDCProvider) *[]store.Tag { return &prov.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagOpenIDConnectProviderOutput{}, nil

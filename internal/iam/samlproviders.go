@@ -216,17 +216,10 @@ func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProvide
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadSAMLProvider(ctx, tx, "TagSAMLProvider", in.SAMLProviderArn, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if prov.Tags, err = addTags(prov.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, prov)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.SAMLProvider, store.Record, error) {
+		return s.loadSAMLProvider(ctx, r, "TagSAMLProvider", in.SAMLProviderArn, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(prov *store.SAMLProvider) *[]store.Tag { return &prov.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagSAMLProviderOutput{}, nil
@@ -234,15 +227,10 @@ func (s *Service) TagSAMLProvider(ctx context.Context, in *iamapi.TagSAMLProvide
 
 // UntagSAMLProvider removes tags by key; keys the provider lacks are ignored.
 func (s *Service) UntagSAMLProvider(ctx context.Context, in *iamapi.UntagSAMLProviderInput) (*iamapi.UntagSAMLProviderOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		prov, rec, err := s.loadSAMLProvider(ctx, tx, "UntagSAMLProvider", in.SAMLProviderArn, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		prov.Tags = removeTags(prov.Tags, in.TagKeys)
-		return update(ctx, tx, rec, prov)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.SAMLProvider, store.Record, error) {
+		return s.loadSAMLProvider(ctx, r, "UntagSAMLProvider", in.SAMLProviderArn, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(prov *store.SAMLProvider) *[]store.Tag { return &prov.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagSAMLProviderOutput{}, nil

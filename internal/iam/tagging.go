@@ -108,19 +108,40 @@ func pageTags(tags []store.Tag, marker string, max *int32) ([]iamapi.Tag, *bool,
 	return out, ptr(next != ""), next, nil
 }
 
-// TagUser adds or replaces tags on a user.
-func (s *Service) TagUser(ctx context.Context, in *iamapi.TagUserInput) (*iamapi.TagUserOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		u, rec, err := s.loadUserWith(ctx, tx, "TagUser", in.UserName, requestTagKeys(in.Tags, ""))
+// retag loads an entity with load in a write transaction, changes its tags (the field tags points to) with change,
+// and stores it: the body of every Tag* and Untag* operation. load authorizes the call with the condition keys the
+// tags bring.
+func retag[T any](s *Service, ctx context.Context, load func(context.Context, store.Reader) (*T, store.Record, error),
+	tags func(*T) *[]store.Tag, change func([]store.Tag) ([]store.Tag, error)) error {
+	return s.write(ctx, func(ctx context.Context, tx store.Tx) error {
+		v, rec, err := load(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if u.Tags, err = addTags(u.Tags, in.Tags); err != nil {
+		t := tags(v)
+		if *t, err = change(*t); err != nil {
 			return err
 		}
-		return update(ctx, tx, rec, u)
+		return update(ctx, tx, rec, v)
 	})
-	if err != nil {
+}
+
+// adding is the tag change of a Tag* call: add or replace tags, within the quota.
+func adding(add []iamapi.Tag) func([]store.Tag) ([]store.Tag, error) {
+	return func(t []store.Tag) ([]store.Tag, error) { return addTags(t, add) }
+}
+
+// removing is the tag change of an Untag* call: remove tags by key.
+func removing(keys []string) func([]store.Tag) ([]store.Tag, error) {
+	return func(t []store.Tag) ([]store.Tag, error) { return removeTags(t, keys), nil }
+}
+
+// TagUser adds or replaces tags on a user.
+func (s *Service) TagUser(ctx context.Context, in *iamapi.TagUserInput) (*iamapi.TagUserOutput, error) {
+	load := func(ctx context.Context, r store.Reader) (*store.User, store.Record, error) {
+		return s.loadUserWith(ctx, r, "TagUser", in.UserName, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(u *store.User) *[]store.Tag { return &u.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagUserOutput{}, nil
@@ -128,15 +149,10 @@ func (s *Service) TagUser(ctx context.Context, in *iamapi.TagUserInput) (*iamapi
 
 // UntagUser removes tags from a user.
 func (s *Service) UntagUser(ctx context.Context, in *iamapi.UntagUserInput) (*iamapi.UntagUserOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		u, rec, err := s.loadUserWith(ctx, tx, "UntagUser", in.UserName, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		u.Tags = removeTags(u.Tags, in.TagKeys)
-		return update(ctx, tx, rec, u)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.User, store.Record, error) {
+		return s.loadUserWith(ctx, r, "UntagUser", in.UserName, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(u *store.User) *[]store.Tag { return &u.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagUserOutput{}, nil
@@ -157,17 +173,10 @@ func (s *Service) ListUserTags(ctx context.Context, in *iamapi.ListUserTagsInput
 
 // TagRole adds or replaces tags on a role.
 func (s *Service) TagRole(ctx context.Context, in *iamapi.TagRoleInput) (*iamapi.TagRoleOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		r, rec, err := s.loadRoleWith(ctx, tx, "TagRole", in.RoleName, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if r.Tags, err = addTags(r.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, r)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.Role, store.Record, error) {
+		return s.loadRoleWith(ctx, r, "TagRole", in.RoleName, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(r *store.Role) *[]store.Tag { return &r.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagRoleOutput{}, nil
@@ -175,15 +184,10 @@ func (s *Service) TagRole(ctx context.Context, in *iamapi.TagRoleInput) (*iamapi
 
 // UntagRole removes tags from a role.
 func (s *Service) UntagRole(ctx context.Context, in *iamapi.UntagRoleInput) (*iamapi.UntagRoleOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		r, rec, err := s.loadRoleWith(ctx, tx, "UntagRole", in.RoleName, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		r.Tags = removeTags(r.Tags, in.TagKeys)
-		return update(ctx, tx, rec, r)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.Role, store.Record, error) {
+		return s.loadRoleWith(ctx, r, "UntagRole", in.RoleName, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(r *store.Role) *[]store.Tag { return &r.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagRoleOutput{}, nil
@@ -204,17 +208,10 @@ func (s *Service) ListRoleTags(ctx context.Context, in *iamapi.ListRoleTagsInput
 
 // TagPolicy adds or replaces tags on a customer-managed policy.
 func (s *Service) TagPolicy(ctx context.Context, in *iamapi.TagPolicyInput) (*iamapi.TagPolicyOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		mp, rec, err := s.loadPolicyWith(ctx, tx, "TagPolicy", in.PolicyArn, requestTagKeys(in.Tags, ""))
-		if err != nil {
-			return err
-		}
-		if mp.Tags, err = addTags(mp.Tags, in.Tags); err != nil {
-			return err
-		}
-		return update(ctx, tx, rec, mp)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.ManagedPolicy, store.Record, error) {
+		return s.loadPolicyWith(ctx, r, "TagPolicy", in.PolicyArn, requestTagKeys(in.Tags, ""))
+	}
+	if err := retag(s, ctx, load, func(mp *store.ManagedPolicy) *[]store.Tag { return &mp.Tags }, adding(in.Tags)); err != nil {
 		return nil, err
 	}
 	return &iamapi.TagPolicyOutput{}, nil
@@ -222,15 +219,10 @@ func (s *Service) TagPolicy(ctx context.Context, in *iamapi.TagPolicyInput) (*ia
 
 // UntagPolicy removes tags from a customer-managed policy.
 func (s *Service) UntagPolicy(ctx context.Context, in *iamapi.UntagPolicyInput) (*iamapi.UntagPolicyOutput, error) {
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx) error {
-		mp, rec, err := s.loadPolicyWith(ctx, tx, "UntagPolicy", in.PolicyArn, untagKeys(in.TagKeys))
-		if err != nil {
-			return err
-		}
-		mp.Tags = removeTags(mp.Tags, in.TagKeys)
-		return update(ctx, tx, rec, mp)
-	})
-	if err != nil {
+	load := func(ctx context.Context, r store.Reader) (*store.ManagedPolicy, store.Record, error) {
+		return s.loadPolicyWith(ctx, r, "UntagPolicy", in.PolicyArn, untagKeys(in.TagKeys))
+	}
+	if err := retag(s, ctx, load, func(mp *store.ManagedPolicy) *[]store.Tag { return &mp.Tags }, removing(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	return &iamapi.UntagPolicyOutput{}, nil
