@@ -45,11 +45,11 @@ func (f *fakeLog) AppendAudit(ctx context.Context, recs []store.AuditRecord) err
 }
 
 func (f *fakeLog) LookupAudit(context.Context, store.AuditQuery) ([]store.AuditRecord, string, error) {
-	return nil, "", errors.New("not implemented")
+	return nil, "", errors.New("fakeLog: the writer only appends; a test that looks records up uses a real store")
 }
 
 func (f *fakeLog) PruneAudit(context.Context, time.Time) (int, error) {
-	return 0, errors.New("not implemented")
+	return 0, errors.New("fakeLog: the writer only appends; a test that prunes uses a real store")
 }
 
 func (f *fakeLog) ids() []string {
