@@ -143,3 +143,20 @@ func (p *Pending) Response() map[string]any {
 	}
 	return Elements(fn())
 }
+
+// Tx runs fn in a transaction of st and appends the pending record of the request in ctx (when it is a call to the
+// service whose eventSource is source) in the same transaction, after fn's writes: an acknowledged mutation can
+// never lack its record, and a rolled-back one has none. Every service's write path goes through it.
+func Tx(ctx context.Context, st store.Store, source string, fn func(ctx context.Context, tx store.Tx) error) error {
+	pending := PendingFor(ctx, source)
+	err := st.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return pending.Append(ctx, tx)
+	})
+	if err == nil {
+		pending.Committed()
+	}
+	return err
+}

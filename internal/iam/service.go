@@ -77,15 +77,8 @@ func (s *Service) authorize(ctx context.Context, action, resource string, extra 
 // request's audit record (audit.Pending in ctx) is appended in the same transaction, after fn's writes: an
 // acknowledged mutation can never lack its record, and a rolled-back one has none.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
-	pending := audit.PendingFor(ctx, audit.SourceIAM)
-	err := s.store.Tx(ctx, func(ctx context.Context, tx store.Tx) error {
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return pending.Append(ctx, tx)
-	})
+	err := audit.Tx(ctx, s.store, audit.SourceIAM, fn)
 	if err == nil {
-		pending.Committed()
 		s.authz.Invalidate()
 	}
 	return err
