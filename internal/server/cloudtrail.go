@@ -2,172 +2,76 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/persona-iam/persona/internal/audit"
 	"github.com/persona-iam/persona/internal/authz"
-	"github.com/persona-iam/persona/internal/awsquery"
-	"github.com/persona-iam/persona/sigv4"
+	"github.com/persona-iam/persona/internal/awsjson"
 )
 
-// CloudTrail speaks AWS's JSON 1.1 protocol: POST /, X-Amz-Target names the operation, the body is JSON. The
+// CloudTrail speaks AWS's JSON 1.1 protocol and is served by the JSON 1.1 route (json.go) like Organizations. Its
 // target is "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.Op" from botocore (the model's target prefix)
-// and "CloudTrail_20131101.Op" from aws-sdk-go-v2.
+// and "CloudTrail_20131101.Op" from aws-sdk-go-v2: both prefixes are registered. Only LookupEvents is served: the
+// trail Persona keeps is the event history of each account; trails, event data stores and insights are not.
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
-const (
-	cloudTrailTargetPrefix = "CloudTrail_20131101."
-	cloudTrailNamespace    = "com.amazonaws.cloudtrail.v20131101."
-	jsonContentType        = "application/x-amz-json-1.1"
-)
+var cloudTrailPrefixes = []string{"CloudTrail_20131101", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"}
 
-// cloudTrailOperation returns the CloudTrail operation r names, and whether it is a CloudTrail call.
-func cloudTrailOperation(r *http.Request) (string, bool) {
-	return strings.CutPrefix(strings.TrimPrefix(r.Header.Get("X-Amz-Target"), cloudTrailNamespace), cloudTrailTargetPrefix)
-}
+// cloudTrailOperations are the CloudTrail operations Persona serves.
+var cloudTrailOperations = map[string]*awsjson.Operation{"LookupEvents": {Name: "LookupEvents", Input: "LookupEventsRequest", Output: "LookupEventsResponse"}}
 
-// isCloudTrail reports whether r is a CloudTrail call.
-func isCloudTrail(r *http.Request) bool {
-	_, ok := cloudTrailOperation(r)
-	return ok
-}
-
-// jsonError is an error of a JSON 1.1 service: its code (the "__type"), HTTP status and message.
-type jsonError struct {
-	Code    string
-	Status  int
-	Message string
-}
-
-func (e *jsonError) Error() string { return e.Code + ": " + e.Message }
-
-// cloudTrail answers a CloudTrail call. Only LookupEvents is served: the trail Persona keeps is the event history
-// of each account; trails, event data stores and insights are not.
-func (s *Server) cloudTrail(w http.ResponseWriter, r *http.Request, requestID string, rec *outcome) {
-	rec.service = "cloudtrail"
-	op, _ := cloudTrailOperation(r)
-	rec.action = "invalid" // metrics label: never a caller-chosen string
-	if op == "LookupEvents" {
-		rec.action = op
+// cloudTrailService is CloudTrail's entry in the JSON 1.1 route table.
+func (s *Server) cloudTrailService() *jsonService {
+	return &jsonService{
+		name:       "cloudtrail",
+		dispatch:   s.lookupEvents,
+		source:     audit.SourceCloudTrail,
+		operations: cloudTrailOperations,
+		params: func(op string, body []byte) map[string]any {
+			in, _, err := decodeLookupInput(body)
+			if err != nil {
+				return nil
+			}
+			return audit.Elements(in)
+		},
 	}
-	ev := rec.audit.pending.Event()
-	req := &authz.Request{SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, Time: ev.Time.UTC(),
-		SecureTransport: r.TLS != nil, Region: s.cfg.Region, RequestID: requestID}
-	ctx := authz.WithRequest(r.Context(), req)
+}
 
-	out, err := func() (any, error) {
-		body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			return nil, err
-		}
-		p, scoped, err := s.authn.Authenticate(ctx, r, body)
-		if err != nil {
-			return nil, err
-		}
-		if scoped != "cloudtrail" {
-			return nil, &jsonError{"InvalidSignatureException", http.StatusBadRequest,
-				"Credential should be scoped to correct service: 'cloudtrail'."}
-		}
-		ctx = authz.WithPrincipal(ctx, p)
-		rec.principal = p.ARN
-		rec.audit.pending.Update(func(ev *audit.Event) {
-			ev.Principal = p
-			ev.Source, ev.Action, ev.ReadOnly = audit.SourceCloudTrail, op, true
-		})
-		if op != "LookupEvents" {
-			return nil, &jsonError{"UnknownOperationException", http.StatusBadRequest, ""}
-		}
-		in, insight, err := decodeLookupInput(body)
-		if err != nil {
-			return nil, err
-		}
-		rec.audit.pending.Update(func(ev *audit.Event) { ev.Params = audit.Elements(in) })
-		// LookupEvents has no resource types: it is authorized on "*".
-		// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
-		if err := s.authz.Authorize(ctx, "cloudtrail:LookupEvents", "*", nil); err != nil {
-			return nil, err
-		}
-		// The account comes from the caller's credentials, never from the request: an account reads only its
-		// own trail.
-		if insight {
-			// Persona has no CloudTrail Insights: there is no insight event to return.
-			return &lookupOutputWire{Events: []lookupEventWire{}}, nil
-		}
-		res, err := audit.Lookup(ctx, s.audit.log, p.Account, s.cfg.Now(), *in)
-		if err != nil {
-			return nil, err
-		}
-		return encodeLookupOutput(res), nil
-	}()
-
+// lookupEvents answers LookupEvents from the caller's account's trail.
+func (s *Server) lookupEvents(ctx context.Context, op string, body []byte) ([]byte, error) {
+	if op != "LookupEvents" {
+		return nil, awsjson.UnknownOperation()
+	}
+	in, insight, err := decodeLookupInput(body)
 	if err != nil {
-		je := s.cloudTrailError(requestID, err)
-		rec.status, rec.code = je.Status, je.Code
-		s.recordFailure(r, rec, "cloudtrail", awsqueryError(je))
-		body, _ := json.Marshal(map[string]string{"__type": je.Code, "message": je.Message})
-		w.Header().Set("Content-Type", jsonContentType)
-		w.Header().Set("X-Amzn-ErrorType", je.Code)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(je.Status)
-		w.Write(body)
-		return
+		return nil, err
 	}
-	body, err := json.Marshal(out)
-	if err == nil {
-		err = s.recordSuccess(ctx, rec.audit)
+	// LookupEvents has no resource types: it is authorized on "*".
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
+	if err := s.authz.Authorize(ctx, "cloudtrail:LookupEvents", "*", nil); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		s.cfg.Logger.Error("internal error", "id", requestID, "service", "cloudtrail", "err", err)
-		rec.status = http.StatusInternalServerError
-		http.Error(w, `{"__type":"InternalFailure"}`, http.StatusInternalServerError)
-		return
+	if insight {
+		// Persona has no CloudTrail Insights: there is no insight event to return.
+		return json.Marshal(&lookupOutputWire{Events: []lookupEventWire{}})
 	}
-	rec.status = http.StatusOK
-	w.Header().Set("Content-Type", jsonContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.Write(body)
-}
-
-// cloudTrailError maps an error to CloudTrail's wire error. JSON services name authentication failures
-// differently from the Query services (UnrecognizedClientException, not InvalidClientTokenId).
-func (s *Server) cloudTrailError(requestID string, err error) *jsonError {
-	var je *jsonError
-	if errors.As(err, &je) {
-		return je
-	}
+	// The account comes from the caller's credentials, never from the request: an account reads only its own
+	// trail.
+	res, err := audit.Lookup(ctx, s.audit.log, authz.PrincipalFrom(ctx).Account, s.cfg.Now(), *in)
 	var le *audit.LookupError
 	if errors.As(err, &le) {
-		return &jsonError{le.Code, http.StatusBadRequest, le.Message}
+		return nil, awsjson.NewError(le.Code, http.StatusBadRequest, "%s", le.Message)
 	}
-	var denied *authz.DeniedError
-	if errors.As(err, &denied) {
-		return &jsonError{"AccessDeniedException", http.StatusBadRequest, denied.Error()}
+	if err != nil {
+		return nil, err
 	}
-	var sigErr *sigv4.Error
-	if errors.As(err, &sigErr) {
-		code := sigErr.Code
-		switch code {
-		case "InvalidClientTokenId":
-			code = "UnrecognizedClientException"
-		case "SignatureDoesNotMatch":
-			code = "InvalidSignatureException"
-		case "MissingAuthenticationToken":
-			code = "MissingAuthenticationTokenException"
-		}
-		return &jsonError{code, sigErr.HTTPStatus, sigErr.Message}
-	}
-	if apiErr := wireError(err); apiErr != nil {
-		return &jsonError{apiErr.Code, apiErr.HTTPStatus, apiErr.Message}
-	}
-	s.cfg.Logger.Error("internal error", "id", requestID, "service", "cloudtrail", "err", err)
-	return &jsonError{"InternalFailure", http.StatusInternalServerError,
-		fmt.Sprintf("Persona failed to process the request (request id %s).", requestID)}
+	return json.Marshal(encodeLookupOutput(res))
 }
 
 // lookupWire is LookupEvents' input as it is sent: timestamps are epoch seconds (JSON 1.1's default), which
@@ -188,10 +92,10 @@ func decodeLookupInput(body []byte) (in *audit.LookupInput, insight bool, err er
 	if len(bytes.TrimSpace(body)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		if err := dec.Decode(&w); err != nil {
-			return nil, false, &jsonError{"SerializationException", http.StatusBadRequest, "Could not parse the request body as JSON: " + jsonProblem(err)}
+			return nil, false, awsjson.CommonErrors["SerializationException"].Newf("Could not parse the request body as JSON: %s", jsonProblem(err))
 		}
 		if dec.More() {
-			return nil, false, &jsonError{"SerializationException", http.StatusBadRequest, "Unexpected data after the JSON request body"}
+			return nil, false, awsjson.CommonErrors["SerializationException"].Newf("Unexpected data after the JSON request body")
 		}
 	}
 	in = &audit.LookupInput{LookupAttributes: w.LookupAttributes, MaxResults: w.MaxResults, NextToken: w.NextToken}
@@ -202,8 +106,7 @@ func decodeLookupInput(body []byte) (in *audit.LookupInput, insight bool, err er
 		return nil, false, err
 	}
 	if w.EventCategory != nil && *w.EventCategory != "insight" {
-		return nil, false, &jsonError{"InvalidEventCategoryException", http.StatusBadRequest,
-			"EventCategory must be insight when it is given"}
+		return nil, false, awsjson.NewError("InvalidEventCategoryException", http.StatusBadRequest, "EventCategory must be insight when it is given")
 	}
 	return in, w.EventCategory != nil, nil
 }
@@ -226,7 +129,7 @@ func decodeTimestamp(field string, raw json.RawMessage) (*time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	bad := &jsonError{"SerializationException", http.StatusBadRequest, field + " must be a timestamp (epoch seconds or ISO 8601)"}
+	bad := awsjson.CommonErrors["SerializationException"].Newf("%s must be a timestamp (epoch seconds or ISO 8601)", field)
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -276,9 +179,4 @@ func encodeLookupOutput(out *audit.LookupOutput) *lookupOutputWire {
 		})
 	}
 	return w
-}
-
-// awsqueryError gives a JSON error the form the audit recorder takes.
-func awsqueryError(je *jsonError) *awsquery.Error {
-	return &awsquery.Error{Code: je.Code, Message: je.Message, HTTPStatus: je.Status}
 }

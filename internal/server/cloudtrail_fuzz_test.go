@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/persona-iam/persona/internal/awsjson"
 )
 
 // FuzzDecodeLookupInput checks LookupEvents' body parser: it never panics, rejects with a SerializationException
@@ -24,8 +26,8 @@ func FuzzDecodeLookupInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, insight, err := decodeLookupInput(body)
 		if err != nil {
-			var je *jsonError
-			if !errors.As(err, &je) || (je.Code != "SerializationException" && je.Code != "InvalidEventCategoryException") || je.Status != 400 {
+			var je *awsjson.Error
+			if !errors.As(err, &je) || (je.Code != "SerializationException" && je.Code != "InvalidEventCategoryException") || je.HTTPStatus != 400 {
 				t.Fatalf("error %v is not a 400 SerializationException", err)
 			}
 			return

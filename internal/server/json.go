@@ -56,13 +56,17 @@ func (s *Server) jsonRoutes() {
 			return hideMembers(audit.Elements(in), orgsapi.SensitiveMembers)
 		},
 	}
+	ct := s.cloudTrailService()
+	for _, prefix := range cloudTrailPrefixes {
+		s.json[prefix] = ct
+	}
 }
 
 // jsonOperation reports whether action is an operation of a JSON 1.1 service Persona routes, and so a metrics
 // label (metrics.go).
 func jsonOperation(action string) bool {
 	_, ok := orgsapi.Operations[action]
-	return ok
+	return ok || cloudTrailOperations[action] != nil
 }
 
 // hideMembers replaces, at any depth, the values of members named in sensitive (model names, matched on their

@@ -229,10 +229,6 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", requestID)
 	rec := &outcome{service: "unknown", action: "unknown", audit: s.beginAudit(r, requestID, start)}
 	defer func() { s.metrics.observe(rec, time.Since(start)) }()
-	if isCloudTrail(r) {
-		s.cloudTrail(w, r, requestID, rec)
-		return
-	}
 
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, target, requestID, start, rec) // JSON 1.1 (Organizations, CloudTrail): json.go
